@@ -1,0 +1,3 @@
+from vqa_studio.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The core: storage, data, models, uncertainty, training. Never imports Qt."""

@@ -1,0 +1,120 @@
+"""What every format reader produces and every writer consumes.
+
+A reader is a function that yields ``Record``s (or ``BadRecord``s for records it could not make
+sense of) from files on disk; it never touches the database. ``Project.import_records`` turns them
+into items, questions and imported answers in one transaction. A writer takes ``ExportQuestion``s
+from ``Project.export_rows`` and writes files.
+
+Readers report a problem with the exact file and record (``BadInputError(path, problem, record)``):
+a whole-file problem (broken JSON, missing key at the top) is raised at once; a problem with one
+record is yielded as ``BadRecord`` so that ``--skip-bad`` can import the rest and report it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence, Union
+
+from ..errors import BadInputError
+
+
+@dataclass(frozen=True)
+class RecordAnswer:
+    answer: str
+    confidence: str | None = None  # VQA v2: yes | maybe | no
+    answer_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One question about one media file (an image or a point cloud), with its answers if known."""
+
+    media_path: Path  # absolute path of the image / point cloud
+    question: str | None  # None: the item alone (a plain folder of images)
+    split: str
+    answers: Sequence[RecordAnswer] = ()
+    answer: str | None = None  # the dataset's chosen answer (VQA multiple_choice_answer); None: the majority
+    question_id: str | None = None  # the dataset's own id, kept for export
+    media_id: str | None = None  # the dataset's own image id (VQA image_id, CLEVR image_index)
+    question_type: str | None = None  # None: derived from the question text
+    answer_type: str | None = None  # None: derived from the answers / question
+    item_meta: dict[str, Any] = field(default_factory=dict)  # kept with the item (JSON)
+    question_meta: dict[str, Any] = field(default_factory=dict)  # kept with the question, e.g. a CLEVR program
+    where: str = ""  # "questions[12] (question_id 42)": for error messages
+    source: str = ""  # the file the record came from
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    error: BadInputError
+
+
+ReaderOutput = Iterator[Union[Record, BadRecord]]
+
+
+@dataclass(frozen=True)
+class ExportQuestion:
+    """A question as the writers see it: its item, its current answer and all stored answers."""
+
+    question_id: int
+    external_id: str | None
+    text: str
+    question_type: str
+    answer_type: str
+    split: str
+    item_id: int
+    item_external_id: str | None
+    media_path: Path  # absolute
+    media_uri: str  # as stored (relative to the project, or absolute)
+    answer: str | None  # the current answer (human-reviewed, or imported)
+    status: str
+    imported_answers: Sequence[RecordAnswer] = ()
+    human_answers: Sequence[tuple[str, str]] = ()  # (annotator, answer), in time order
+    item_meta: dict[str, Any] = field(default_factory=dict)
+    question_meta: dict[str, Any] = field(default_factory=dict)
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON file; any problem names the file and where in it the JSON broke."""
+    import json
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise BadInputError(path, "file not found") from None
+    except OSError as exc:
+        raise BadInputError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    if not data.strip():
+        raise BadInputError(path, "the file is empty")
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise BadInputError(path, f"not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        # running into the end of the file (or an unterminated string, which runs to it) means cut short
+        at_end = exc.pos >= len(data.rstrip()) or exc.msg.startswith("Unterminated string")
+        what = "truncated JSON (the file ends before the data is complete)" if at_end else "broken JSON"
+        raise BadInputError(path, f"{what}: {exc.msg}", f"line {exc.lineno} column {exc.colno}") from None
+
+
+def require(obj: Any, key: str, kind: type | tuple[type, ...], path: Path, where: str) -> Any:
+    """``obj[key]``, checked to be of ``kind``; otherwise a BadInputError naming file, record and field."""
+    if not isinstance(obj, dict):
+        raise BadInputError(path, f"expected an object, found {type(obj).__name__}", where)
+    if key not in obj:
+        raise BadInputError(path, f"missing field '{key}'", where)
+    value = obj[key]
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise BadInputError(path, f"field '{key}' should be {_kind_name(kind)}, found a boolean", where)
+    if not isinstance(value, kind):
+        raise BadInputError(
+            path, f"field '{key}' should be {_kind_name(kind)}, found {type(value).__name__} {value!r:.40}", where
+        )
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {int: "an integer", str: "a string", list: "a list", dict: "an object", float: "a number"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)

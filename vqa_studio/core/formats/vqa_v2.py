@@ -1,0 +1,256 @@
+"""VQA v2: questions JSON + (optional) annotations JSON; results JSON.
+
+Questions: ``{info, task_type, data_type, data_subtype, license, questions: [{image_id, question,
+question_id}]}``. Annotations: ``{info, data_type, data_subtype, annotations: [{question_id,
+image_id, question_type, answer_type, multiple_choice_answer, answers: [{answer_id, answer,
+answer_confidence}]}]}``. Results: ``[{question_id, answer}]``.
+
+Images are found by ``image_id`` through a pattern (``--image-pattern``), by default
+``COCO_{data_subtype}_{image_id:012d}.jpg``, then ``{image_id}.png``, then ``{image_id}.jpg``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from ..errors import BadInputError
+from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, require
+
+DEFAULT_PATTERNS = ("COCO_{data_subtype}_{image_id:012d}.jpg", "{image_id}.png", "{image_id}.jpg")
+
+
+def split_from_subtype(data_subtype: str | None) -> str:
+    """train2014 -> train, val2014 -> val, test2015 / test-dev2015 -> test; other names as they are."""
+    if not data_subtype:
+        return "train"
+    low = data_subtype.lower()
+    for name in ("train", "val", "test"):
+        if low.startswith(name):
+            return name
+    return data_subtype
+
+
+class _ImageFinder:
+    """Resolves image ids to files, listing each folder once instead of one stat per image."""
+
+    def __init__(self, images_dir: Path, patterns: Sequence[str], data_subtype: str):
+        self.images_dir = images_dir
+        self.patterns = patterns
+        self.data_subtype = data_subtype
+        self._listing: dict[Path, set[str]] = {}
+
+    def _exists(self, path: Path) -> bool:
+        folder = path.parent
+        if folder not in self._listing:
+            try:
+                self._listing[folder] = set(os.listdir(folder))
+            except OSError:
+                self._listing[folder] = set()
+        return path.name in self._listing[folder]
+
+    def find(self, image_id: int) -> tuple[Path | None, list[str]]:
+        tried = []
+        for pattern in self.patterns:
+            name = pattern.format(image_id=image_id, data_subtype=self.data_subtype)
+            path = self.images_dir / name
+            tried.append(name)
+            if self._exists(path):
+                return path, tried
+        return None, tried
+
+
+def read(questions_path: str | Path, annotations_path: str | Path | None = None, images_dir: str | Path | None = None,
+         image_pattern: str | None = None, split: str | None = None) -> Iterator[Record | BadRecord]:
+    """Yield one Record per question (with its answers when an annotations file is given)."""
+    qpath = Path(questions_path)
+    qdata = load_json(qpath)
+    if not isinstance(qdata, dict):
+        raise BadInputError(qpath, f"expected a JSON object with a 'questions' list, found a {type(qdata).__name__}")
+    questions = require(qdata, "questions", list, qpath, "top level")
+    subtype = qdata.get("data_subtype") or ""
+    if not isinstance(subtype, str):
+        raise BadInputError(qpath, f"field 'data_subtype' should be a string, found {subtype!r:.40}", "top level")
+    split = split or split_from_subtype(subtype)
+    images = (Path(images_dir) if images_dir else qpath.parent).resolve()
+    if not images.is_dir():
+        raise BadInputError(images, "the images folder does not exist")
+    patterns = (image_pattern,) if image_pattern else DEFAULT_PATTERNS
+    for pattern in patterns:
+        try:
+            pattern.format(image_id=0, data_subtype=subtype)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise BadInputError(None, f"bad image pattern '{pattern}': {exc!r} "
+                                      "(use {image_id}, e.g. {image_id:012d}, and {data_subtype})") from None
+    finder = _ImageFinder(images, patterns, subtype)
+
+    anns: dict[int, tuple[int, dict]] = {}
+    apath = Path(annotations_path) if annotations_path else None
+    if apath is not None:
+        adata = load_json(apath)
+        if not isinstance(adata, dict):
+            raise BadInputError(apath, f"expected a JSON object with an 'annotations' list, found a {type(adata).__name__}")
+        for k, ann in enumerate(require(adata, "annotations", list, apath, "top level")):
+            where = f"annotations[{k}]"
+            qid = require(ann, "question_id", int, apath, where)
+            anns[qid] = (k, ann)
+
+    for k, q in enumerate(questions):
+        where = f"questions[{k}]"
+        try:
+            qid = require(q, "question_id", int, qpath, where)
+            where = f"questions[{k}] (question_id {qid})"
+            image_id = require(q, "image_id", int, qpath, where)
+            text = require(q, "question", str, qpath, where).strip()
+            if not text:
+                raise BadInputError(qpath, "the question is empty", where)
+            image, tried = finder.find(image_id)
+            if image is None:
+                raise BadInputError(qpath, f"image not found for image_id {image_id} "
+                                           f"(looked in {images} for {', '.join(tried)})", where)
+            answers: list[RecordAnswer] = []
+            answer = qtype = atype = None
+            if qid in anns:
+                ak, ann = anns[qid]
+                awhere = f"annotations[{ak}] (question_id {qid})"
+                answers = _read_answers(ann, apath, awhere)
+                answer = ann.get("multiple_choice_answer")
+                if answer is not None and not isinstance(answer, str):
+                    raise BadInputError(apath, f"field 'multiple_choice_answer' should be a string, found {answer!r:.40}", awhere)
+                for key in ("question_type", "answer_type"):
+                    if key in ann and not isinstance(ann[key], str):
+                        raise BadInputError(apath, f"field '{key}' should be a string, found {ann[key]!r:.40}", awhere)
+                qtype, atype = ann.get("question_type"), ann.get("answer_type")
+                if ann.get("image_id", image_id) != image_id:
+                    raise BadInputError(apath, f"image_id {ann.get('image_id')} differs from the questions file's "
+                                               f"{image_id}", awhere)
+            yield Record(
+                media_path=image, question=" ".join(text.split()), split=split, answers=tuple(answers),
+                answer=answer, question_id=str(qid), media_id=str(image_id), question_type=qtype,
+                answer_type=atype, where=where, source=str(qpath),
+            )
+        except BadInputError as exc:
+            yield BadRecord(exc)
+
+
+def _read_answers(ann: dict, path: Path, where: str) -> list[RecordAnswer]:
+    raw = require(ann, "answers", list, path, where)
+    out = []
+    for j, a in enumerate(raw):
+        w = f"{where} answers[{j}]"
+        text = require(a, "answer", str, path, w)
+        conf = a.get("answer_confidence")
+        if conf is not None and not isinstance(conf, str):
+            raise BadInputError(path, f"field 'answer_confidence' should be a string, found {conf!r:.40}", w)
+        aid = a.get("answer_id")
+        if aid is not None and (not isinstance(aid, int) or isinstance(aid, bool)):
+            raise BadInputError(path, f"field 'answer_id' should be an integer, found {aid!r:.40}", w)
+        out.append(RecordAnswer(text, conf, aid))
+    return out
+
+
+# --- writing -------------------------------------------------------------------------------------------
+
+def _int_ids(values: Sequence[str | None]) -> bool:
+    try:
+        ints = [int(v) for v in values]  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return len(set(ints)) == len(ints)
+
+
+def write(rows: Iterable[ExportQuestion], out_dir: str | Path, data_type: str = "vqa_studio",
+          copy_images: bool = True) -> list[Path]:
+    """Write ``v2_OpenEnded_{data_type}_{split}_questions.json`` and ``v2_{data_type}_{split}_annotations.json``
+    per split, with every stored answer: the imported ones and each human answer still in effect.
+
+    Image and question ids are the dataset's own where every one of them is an integer, else VQA
+    Studio's. With ``copy_images`` the images go to ``images/{split}/{image_id}{ext}`` (hard links
+    where possible), so the export re-imports with the default pattern.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = list(rows)
+    by_split: dict[str, list[ExportQuestion]] = defaultdict(list)
+    for r in rows:
+        by_split[r.split].append(r)
+    item_ext = {r.item_id: r.item_external_id for r in rows}
+    use_item_ext = _int_ids(list(item_ext.values()))
+    use_q_ext = _int_ids([r.external_id for r in rows])
+    written: list[Path] = []
+    for split, qs in sorted(by_split.items()):
+        subtype = split
+        questions, annotations = [], []
+        for r in qs:
+            image_id = int(r.item_external_id) if use_item_ext else r.item_id
+            qid = int(r.external_id) if use_q_ext else r.question_id
+            questions.append({"image_id": image_id, "question": r.text, "question_id": qid})
+            answers = [
+                {"answer_id": a.answer_id if a.answer_id is not None else n + 1, "answer": a.answer,
+                 "answer_confidence": a.confidence or "yes"}
+                for n, a in enumerate(r.imported_answers)
+            ]
+            for annotator, text in r.human_answers:
+                answers.append({"answer_id": len(answers) + 1, "answer": text,
+                                "answer_confidence": "maybe" if annotator == "auto" else "yes"})
+            if r.answer is not None or answers:
+                annotations.append({
+                    "question_id": qid, "image_id": image_id, "question_type": r.question_type,
+                    "answer_type": r.answer_type, "multiple_choice_answer": r.answer if r.answer is not None else answers[0]["answer"],
+                    "answers": answers,
+                    "vqa_studio": {"status": r.status, "annotators": sorted({a for a, _ in r.human_answers})},
+                })
+            if copy_images:
+                dst = out / "images" / split / f"{image_id}{r.media_path.suffix.lower()}"
+                if not dst.exists():
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.link(r.media_path, dst)
+                    except OSError:
+                        shutil.copyfile(r.media_path, dst)
+        info = {"description": "exported by VQA Studio", "version": "2.0"}
+        qfile = out / f"v2_OpenEnded_{data_type}_{subtype}_questions.json"
+        afile = out / f"v2_{data_type}_{subtype}_annotations.json"
+        _write_json(qfile, {"info": info, "task_type": "Open-Ended", "data_type": data_type, "data_subtype": subtype,
+                            "license": {}, "questions": questions})
+        _write_json(afile, {"info": info, "data_type": data_type, "data_subtype": subtype, "license": {},
+                            "annotations": annotations})
+        written += [qfile, afile]
+    return written
+
+
+def write_results(path: str | Path, results: Iterable[tuple[int | str, str]]) -> Path:
+    """The VQA v2 results format: ``[{"question_id": ..., "answer": ...}]``."""
+    out = []
+    for qid, answer in results:
+        try:
+            qid = int(qid)
+        except (TypeError, ValueError):
+            pass
+        out.append({"question_id": qid, "answer": answer})
+    path = Path(path)
+    _write_json(path, out)
+    return path
+
+
+def read_results(path: str | Path) -> dict[str, str]:
+    path = Path(path)
+    data = load_json(path)
+    if not isinstance(data, list):
+        raise BadInputError(path, "expected a JSON list of {question_id, answer}")
+    out = {}
+    for k, r in enumerate(data):
+        qid = require(r, "question_id", (int, str), path, f"[{k}]")
+        out[str(qid)] = require(r, "answer", str, path, f"[{k}]")
+    return out
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)

@@ -1,0 +1,26 @@
+"""Per-user folders, portable across Linux, macOS and Windows (no third-party dependency)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP = "VQA Studio"
+
+
+def user_data_dir() -> Path:
+    """Where VQA Studio keeps per-user data (the demo project, recent files)."""
+    override = os.environ.get("VQA_STUDIO_HOME")
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / APP
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "vqa-studio"
+
+
+def default_demo_dir() -> Path:
+    return user_data_dir() / "demo-project"
