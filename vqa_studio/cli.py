@@ -87,10 +87,16 @@ def cmd_import(args) -> int:
         if not args.input:
             raise _usage("--format csv needs --input F.csv")
         records = csv_format.read(args.input, args.images, args.split or "train")
-    else:
+    elif fmt == "folder":
         if not args.images:
             raise _usage("--format folder needs --images DIR")
         records = folder.read(args.images, args.split or "train")
+    else:
+        plugin = _plugin_format(fmt)
+        source = args.input or args.questions
+        if not source:
+            raise _usage(f"--format {fmt} needs --input FILE")
+        records = plugin.read(source, args.images, args.split)
     project = _open(args, create=True)
     try:
         report = drive(project.import_records(records, skip_bad=args.skip_bad, report_path=args.report,
@@ -117,13 +123,43 @@ def cmd_export(args) -> int:
             paths = [csv_format.write(project.export_rows(splits), args.out)]
         elif args.format == "clevr":
             paths = [clevr.write(project.export_rows(splits), args.out, copy_images=not args.no_images)]
-        else:
+        elif args.format == "folder":
             paths = folder.write(project.export_items(splits), args.out)
+        else:
+            paths = _plugin_format(args.format).write(project.export_rows(splits), args.out)
     finally:
         project.close()
     _print(f"exported {args.format} to {args.out}: {len(paths)} files")
     for p in paths[:20]:
         _print(f"  {p}")
+    return EXIT_OK
+
+
+BUILTIN_FORMATS = ("vqa_v2", "clevr", "csv", "folder")
+
+
+def _plugin_format(name: str):
+    from .plugins import load_plugins
+
+    registry, infos = load_plugins()
+    if name not in registry.formats:
+        broken = [f"{i.name} ({i.error})" for i in infos if i.error]
+        known = ", ".join([*BUILTIN_FORMATS, *sorted(registry.formats)])
+        raise _usage(f"unknown format '{name}' (known: {known})" + (f"; plugins that failed to load: {', '.join(broken)}" if broken else ""))
+    return registry.formats[name]
+
+
+def cmd_plugins(args) -> int:
+    from .plugins import load_plugins
+
+    registry, infos = load_plugins()
+    if not infos:
+        _print("no plugins installed (see plugins/ for an example)")
+    for info in infos:
+        state = "loaded" if info.loaded else f"FAILED: {info.error}"
+        _print(f"{info.name:<16} {info.target:<40} {info.dist or '':<20} {state}")
+    for name, f in sorted(registry.formats.items()):
+        _print(f"  format {name}: {f.description}")
     return EXIT_OK
 
 
@@ -218,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("import", cmd_import, "import questions, answers and media into a project (created if missing)")
     p.add_argument("--project", required=True, help="project folder")
-    p.add_argument("--format", required=True, choices=["vqa_v2", "clevr", "csv", "folder"])
+    p.add_argument("--format", required=True, metavar="FORMAT",
+                   help="vqa_v2, clevr, csv, folder, or a format added by a plugin (see `vqa-studio plugins`)")
     p.add_argument("--questions", help="questions JSON (vqa_v2, clevr)")
     p.add_argument("--annotations", help="annotations JSON (vqa_v2, optional)")
     p.add_argument("--input", help="the CSV file (csv)")
@@ -232,10 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("export", cmd_export, "export questions and answers")
     p.add_argument("--project", required=True)
-    p.add_argument("--format", required=True, choices=["vqa_v2", "csv", "clevr", "folder"])
+    p.add_argument("--format", required=True, metavar="FORMAT", help="vqa_v2, csv, clevr, folder, or a plugin's format")
     p.add_argument("--out", required=True, type=Path, help="output folder (csv: a folder or a .csv path)")
     p.add_argument("--split", action="append", help="only this split (repeatable)")
     p.add_argument("--no-images", action="store_true", help="vqa_v2/clevr: do not copy the images next to the JSON")
+
+    add("plugins", cmd_plugins, "list installed plugins and what they add")
 
     p = add("stats", cmd_stats, "print counts: items, questions by status/split/type, corrections, models")
     p.add_argument("--project", required=True)

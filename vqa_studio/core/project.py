@@ -14,6 +14,7 @@ the ``after`` of the question's last history row (``derived_state``).
 """
 from __future__ import annotations
 
+import gc
 import getpass
 import json
 import os
@@ -216,7 +217,9 @@ class Project:
 
     def uri_for(self, path: Path) -> str:
         """How a media path is stored: relative (posix) when inside the project folder, else absolute."""
-        path = Path(path).resolve()
+        path = Path(path)
+        if not path.is_absolute() or ".." in path.parts:
+            path = path.resolve()
         try:
             return path.relative_to(self.folder).as_posix()
         except ValueError:
@@ -287,15 +290,23 @@ class Project:
         t0 = time.perf_counter()
         report = ImportReport()
         good: list[Record] = []
-        for rec in records:
-            if isinstance(rec, BadRecord):
-                if not skip_bad:
-                    raise rec.error
-                report.skipped.append(rec.error)
-            else:
-                good.append(rec)
-            if (len(good) + len(report.skipped)) % 20000 == 0:
-                yield Progress("reading", len(good) + len(report.skipped), None, "reading records")
+        # Parsing makes millions of small objects and none of them form cycles: the cyclic garbage
+        # collector would only rescan them again and again (it costs a third of the reading time).
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            for rec in records:
+                if isinstance(rec, BadRecord):
+                    if not skip_bad:
+                        raise rec.error
+                    report.skipped.append(rec.error)
+                else:
+                    good.append(rec)
+                if (len(good) + len(report.skipped)) % 20000 == 0:
+                    yield Progress("reading", len(good) + len(report.skipped), None, "reading records")
+        finally:
+            if gc_was_on:
+                gc.enable()
         report.n_records = len(good) + len(report.skipped)
 
         # media: probe every file not already in the project, once

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence, Union
+from typing import Any, Iterator, NamedTuple, Sequence, Union
 
 from ..errors import BadInputError
 
 
-@dataclass(frozen=True)
-class RecordAnswer:
+class RecordAnswer(NamedTuple):
+    """One answer of a record (a tuple: imports make millions of these)."""
+
     answer: str
     confidence: str | None = None  # VQA v2: yes | maybe | no
     answer_id: int | None = None

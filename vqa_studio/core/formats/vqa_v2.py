@@ -20,6 +20,7 @@ from typing import Iterable, Iterator, Sequence
 from ..errors import BadInputError
 from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, require
 
+_STR, _STR_NONE, _INT_NONE = {str}, {str, type(None)}, {int, type(None)}
 DEFAULT_PATTERNS = ("COCO_{data_subtype}_{image_id:012d}.jpg", "{image_id}.png", "{image_id}.jpg")
 
 
@@ -35,32 +36,33 @@ def split_from_subtype(data_subtype: str | None) -> str:
 
 
 class _ImageFinder:
-    """Resolves image ids to files, listing each folder once instead of one stat per image."""
+    """Resolves image ids to files. Lists each folder once and checks names against that listing,
+    instead of one stat per image; each image's Path object is made once and reused."""
 
     def __init__(self, images_dir: Path, patterns: Sequence[str], data_subtype: str):
         self.images_dir = images_dir
         self.patterns = patterns
         self.data_subtype = data_subtype
-        self._listing: dict[Path, set[str]] = {}
+        self._listing: dict[str, set[str]] = {}
+        self._found: dict[int, tuple[Path | None, list[str]]] = {}
 
-    def _exists(self, path: Path) -> bool:
-        folder = path.parent
+    def _exists(self, name: str) -> bool:
+        folder, _, base = name.rpartition("/")
         if folder not in self._listing:
             try:
-                self._listing[folder] = set(os.listdir(folder))
+                self._listing[folder] = set(os.listdir(self.images_dir / folder))
             except OSError:
                 self._listing[folder] = set()
-        return path.name in self._listing[folder]
+        return base in self._listing[folder]
 
     def find(self, image_id: int) -> tuple[Path | None, list[str]]:
-        tried = []
-        for pattern in self.patterns:
-            name = pattern.format(image_id=image_id, data_subtype=self.data_subtype)
-            path = self.images_dir / name
-            tried.append(name)
-            if self._exists(path):
-                return path, tried
-        return None, tried
+        """The image file for ``image_id`` and the names tried."""
+        hit = self._found.get(image_id)
+        if hit is None:
+            tried = [p.format(image_id=image_id, data_subtype=self.data_subtype).replace("\\", "/") for p in self.patterns]
+            name = next((n for n in tried if self._exists(n)), None)
+            hit = self._found[image_id] = (self.images_dir / name if name else None, tried)
+        return hit
 
 
 def read(questions_path: str | Path, annotations_path: str | Path | None = None, images_dir: str | Path | None = None,
@@ -138,6 +140,14 @@ def read(questions_path: str | Path, annotations_path: str | Path | None = None,
 
 def _read_answers(ann: dict, path: Path, where: str) -> list[RecordAnswer]:
     raw = require(ann, "answers", list, path, where)
+    try:  # fast path for well-formed answers; anything unusual is checked one by one below
+        texts = [a["answer"] for a in raw]
+        confs = [a.get("answer_confidence") for a in raw]
+        ids = [a.get("answer_id") for a in raw]
+        if set(map(type, texts)) <= _STR and set(map(type, confs)) <= _STR_NONE and set(map(type, ids)) <= _INT_NONE:
+            return list(map(RecordAnswer._make, zip(texts, confs, ids)))
+    except (TypeError, KeyError, AttributeError):
+        pass
     out = []
     for j, a in enumerate(raw):
         w = f"{where} answers[{j}]"

@@ -1,0 +1,85 @@
+"""The command line: every command's --help, import/export/stats end to end, exit codes."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import make_vqa_v2
+from vqa_studio import cli
+
+
+def run(*args):
+    return cli.main([str(a) for a in args])
+
+
+@pytest.mark.parametrize("command", [None, "demo", "gui", "import", "export", "stats"])
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command, "--help"] if command else ["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: vqa-studio" in out
+
+
+def test_every_subcommand_has_help(capsys):
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        assert p.description, name
+        assert p.format_help()
+
+
+def test_import_export_stats(tmp_path, capsys):
+    files = make_vqa_v2(tmp_path / "data")
+    proj = tmp_path / "proj"
+    assert run("import", "--project", proj, "--format", "vqa_v2", "--questions", files["questions"],
+               "--annotations", files["annotations"], "--images", files["images"], "-q") == 0
+    assert "imported 18 questions" in capsys.readouterr().out
+    assert run("stats", "--project", proj) == 0
+    out = capsys.readouterr().out
+    assert "questions      18" in out and "val 18" in out
+    assert run("export", "--project", proj, "--format", "vqa_v2", "--out", tmp_path / "out") == 0
+    data = json.loads((tmp_path / "out" / "v2_OpenEnded_vqa_studio_val_questions.json").read_text())
+    assert len(data["questions"]) == 18
+    assert run("export", "--project", proj, "--format", "csv", "--out", tmp_path / "out.csv") == 0
+    assert len((tmp_path / "out.csv").read_text().splitlines()) == 19
+
+
+def test_bad_input_exit_code_2_and_message(tmp_path, capsys):
+    files = make_vqa_v2(tmp_path / "data")
+    files["questions"].write_text('{"questions": [')
+    code = run("import", "--project", tmp_path / "p", "--format", "vqa_v2", "--questions", files["questions"],
+               "--images", files["images"], "-q")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert files["questions"].name in err and "truncated JSON" in err
+
+
+def test_missing_argument_is_bad_input(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run("import", "--project", tmp_path / "p", "--format", "vqa_v2")
+    assert exit_.value.code == 2
+    assert "--questions" in capsys.readouterr().err
+
+
+def test_skip_bad(tmp_path, capsys):
+    files = make_vqa_v2(tmp_path / "data")
+    (files["images"] / "1001.png").write_bytes(b"not an image")
+    assert run("import", "--project", tmp_path / "p", "--format", "vqa_v2", "--questions", files["questions"],
+               "--annotations", files["annotations"], "--images", files["images"], "--skip-bad",
+               "--report", tmp_path / "skipped.json", "-q") == 0
+    captured = capsys.readouterr()
+    assert "imported 15 questions" in captured.out and "3 bad records skipped" in captured.out
+    assert "1001.png" in captured.err
+    assert len(json.loads((tmp_path / "skipped.json").read_text())["skipped"]) == 3
+
+
+def test_stats_on_missing_project(tmp_path, capsys):
+    assert run("stats", "--project", tmp_path / "none") == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_python_dash_m(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "vqa_studio", "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "import" in out.stdout
