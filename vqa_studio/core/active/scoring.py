@@ -1,0 +1,228 @@
+"""Scoring the pool: every question gets the model's top-5 answers, each uncertainty score, the
+votes of its MC samples / ensemble members and the attention maps, stored under the model version.
+
+Probabilities are ``[N, C, T]`` for every source (MC-dropout samples of each ensemble member,
+concatenated: T = M x mc_samples). With ``scope="head"`` the encoders run once per batch and only
+the classifier's dropout is sampled. The fused features of the last scoring are kept in a
+``FusedCache``: re-scoring the same model version (another acquisition method, another T, after an
+answer changed) runs the classifier head alone.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Generator, Sequence
+
+import numpy as np
+import torch
+
+from ..data.dataset import QA, MediaTensors, Snapshot, VQADataset, batches
+from ..model.registry import ModelBundle
+from ..store import codec
+from ..types import ItemKind, Progress, Status
+from ..uncertainty import acquisition, sampling
+
+TOP_K = 5
+
+
+@dataclass
+class FusedCache:
+    """Fused features per (model version, modality, member): question ids [N] and fused [N, D]."""
+
+    entries: dict[tuple[str, str, int], tuple[np.ndarray, torch.Tensor, np.ndarray]] = field(default_factory=dict)
+
+    def get(self, version: str, kind: ItemKind, member: int):
+        return self.entries.get((version, kind.value, member))
+
+    def put(self, version: str, kind: ItemKind, member: int, qids: np.ndarray, fused: torch.Tensor,
+            attention: np.ndarray) -> None:
+        for key in [k for k in self.entries if k[0] != version]:
+            del self.entries[key]  # one model version at a time: the memory stays bounded
+        self.entries[(version, kind.value, member)] = (qids, fused, attention)
+
+
+@dataclass
+class ScoreResult:
+    version: str
+    n_questions: int
+    methods: list[str]
+    seconds: float
+    probs: dict[int, np.ndarray] = field(default_factory=dict)  # question id -> mean probs (kept when asked)
+    from_cache: bool = False
+
+    def summary(self) -> str:
+        src = " (from cached features)" if self.from_cache else ""
+        return (f"scored {self.n_questions} questions with model {self.version}{src} in {self.seconds:.1f} s "
+                f"({self.n_questions / max(self.seconds, 1e-9):,.0f} items/s); scores: {', '.join(self.methods)}")
+
+
+def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T: int = 20, scope: str = "head",
+                 seed: int = 0, batch_size: int = 256, device: torch.device | str = "cpu",
+                 cache: FusedCache | None = None, use_student: bool = False
+                 ) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(probs [N, C, M*T], question ids [N], attention [N, G, K] float16) for the dataset's questions.
+
+    Yields progress per batch and member. Calibrated: logits are divided by the net set's temperature.
+    """
+    ns = bundle.net(kind)
+    members = [ns.student] if use_student and ns.student is not None else ns.members
+    temperature = ns.temperature
+    n = dataset.n_questions
+    order = np.asarray([qa.question_id for group in dataset.groups for qa in group], dtype=np.int64)
+    parts: list[np.ndarray] = []
+    qids_ref: np.ndarray | None = None
+    attention: np.ndarray | None = None
+    for m_idx, net in enumerate(members):
+        net.to(device).eval()
+        hit = cache.get(bundle.version, kind, m_idx) if cache is not None and scope == "head" else None
+        if hit is not None and not np.array_equal(hit[0], order):
+            hit = None  # the cached features are of another set of questions
+        if hit is not None:
+            qids, fused, att = hit
+        elif scope == "head":
+            fused_parts, qid_parts, att_parts = [], [], []
+            done = 0
+            with torch.inference_mode():
+                for batch in batches(dataset, batch_size, shuffle=False):
+                    enc = net.encode({k: v.to(device) for k, v in batch.items()})
+                    fused_parts.append(enc.fused)
+                    att_parts.append(enc.attention.to("cpu", torch.float16).numpy())
+                    qid_parts.append(batch["question_ids"].numpy())
+                    done += len(qid_parts[-1])
+                    yield Progress("scoring", done + m_idx * n, n * len(members),
+                                   f"{kind.value}: encoding (member {m_idx + 1}/{len(members)})")
+            fused = torch.cat(fused_parts) if fused_parts else torch.zeros(0, net.config.hidden_dim)
+            qids = np.concatenate(qid_parts) if qid_parts else np.zeros(0, np.int64)
+            att = np.concatenate(att_parts) if att_parts else np.zeros((0, 1, 1), np.float16)
+            if cache is not None:
+                cache.put(bundle.version, kind, m_idx, qids, fused, att)
+        if scope == "head":
+            probs = sampling.mc_dropout_from_fused(net, fused, T, seed=seed + m_idx, temperature=temperature,
+                                                   device=device)
+        else:
+            probs_parts, qid_parts, att_parts = [], [], []
+            for batch in batches(dataset, batch_size, shuffle=False):
+                probs_parts.append(sampling.mc_dropout_probs(net, [batch], T, "full", seed=seed + m_idx + len(probs_parts),
+                                                             temperature=temperature, device=device))
+                with torch.inference_mode():
+                    att_parts.append(net.eval().encode({k: v.to(device) for k, v in batch.items()}).attention
+                                     .to("cpu", torch.float16).numpy())
+                qid_parts.append(batch["question_ids"].numpy())
+                yield Progress("scoring", sum(len(q) for q in qid_parts) + m_idx * n, n * len(members),
+                               f"{kind.value}: {T} full passes (member {m_idx + 1}/{len(members)})")
+            probs = np.concatenate(probs_parts)
+            qids = np.concatenate(qid_parts)
+            att = np.concatenate(att_parts)
+        if qids_ref is None:
+            qids_ref, attention = qids, att
+        elif not np.array_equal(qids_ref, qids):
+            raise RuntimeError("ensemble members scored the questions in different orders")
+        parts.append(probs)
+        yield Progress("scoring", (m_idx + 1) * n, n * len(members), f"{kind.value}: member {m_idx + 1} sampled")
+    return sampling.combine(*parts), qids_ref, attention
+
+
+def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors, questions: Sequence[QA], *,
+                    T: int = 20, scope: str = "head", seed: int = 0, batch_size: int = 256,
+                    device: torch.device | str = "cpu", cache: FusedCache | None = None,
+                    methods: Sequence[str] | None = None, use_student: bool = False
+                    ) -> Generator[Progress, None, dict[str, np.ndarray | list]]:
+    """Score ``questions`` (any modalities) -> columns: question_ids, probs_mean [N, C], topk idx/probs,
+    scores {method: [N]}, votes [N, S], attention [N, G, K]."""
+    out: dict[str, list] = {"question_ids": [], "top_idx": [], "top_p": [], "votes": [], "attention": [], "mean": []}
+    scores: dict[str, list] = {}
+    methods = list(methods or acquisition.acquisition_names())
+    for kind in (ItemKind.IMAGE, ItemKind.CLOUD):
+        qs = [qa for qa in questions if qa.kind is kind]
+        if not qs or kind not in bundle.nets:
+            continue
+        for done, total in media.load({qa.item_id for qa in qs}):
+            yield Progress("loading media", done, total, f"decoding {kind.value} media")
+        ds = VQADataset(qs, media, bundle.encoders, with_labels=False)
+        probs, qids, att = yield from sample_probs(bundle, kind, ds, T=T, scope=scope, seed=seed, batch_size=batch_size,
+                                                   device=device, cache=cache, use_student=use_student)
+        idx, p = acquisition.top_k(probs, TOP_K)
+        for name, vals in acquisition.score_all(probs, methods).items():
+            scores.setdefault(name, []).append(vals)
+        out["question_ids"].append(qids)
+        out["top_idx"].append(idx)
+        out["top_p"].append(p)
+        out["votes"].append(acquisition.votes(probs))
+        out["attention"].append(att)
+        out["mean"].append(probs.mean(axis=2))
+    cols: dict[str, np.ndarray | list] = {k: (v if k in ("votes", "attention", "mean") else
+                                              (np.concatenate(v) if v else np.zeros(0))) for k, v in out.items()}
+    cols["scores"] = {k: np.concatenate(v) for k, v in scores.items()}
+    return cols
+
+
+def write_predictions(project, version: str, answers: Sequence[str], cols: dict) -> int:
+    """Replace the stored predictions and scores of ``version`` with ``cols``, in one transaction."""
+    from sqlalchemy import delete, insert, literal_column
+
+    from ..store import schema as s
+    from ..store.db import utcnow
+
+    qids = cols["question_ids"]
+    if len(qids) == 0:
+        return 0
+    top_idx, top_p, scores = cols["top_idx"], cols["top_p"], cols["scores"]
+    votes = np.concatenate([v.astype(np.int16) if v.dtype != np.int16 else v for v in cols["votes"]]) \
+        if all(v.shape[1] == cols["votes"][0].shape[1] for v in cols["votes"]) else None
+    att_rows: list[np.ndarray] = [a for block in cols["attention"] for a in block]
+    vote_rows = list(votes) if votes is not None else [v for block in cols["votes"] for v in block]
+    names = list(scores)
+    now = literal_column("'" + utcnow().isoformat(sep=" ") + "'")
+    pred_rows = []
+    score_rows = []
+    for r, qid in enumerate(qids.tolist()):
+        row_scores = {n: float(scores[n][r]) for n in names}
+        pred_rows.append({
+            "question_id": qid, "model_version": version,
+            "answers": [answers[i] for i in top_idx[r].tolist()], "probs": [round(float(x), 6) for x in top_p[r]],
+            "scores": row_scores, "in_vocab": True,
+            "attention": codec.encode_array(np.asarray(att_rows[r], dtype=np.float16)),
+            "votes": codec.encode_array(np.asarray(vote_rows[r], dtype=np.int16)),
+        })
+        for n in names:
+            score_rows.append({"model_version": version, "method": n, "question_id": qid, "value": row_scores[n]})
+    with project.engine.begin() as conn:
+        conn.execute(delete(s.prediction_scores).where(s.prediction_scores.c.model_version == version))
+        conn.execute(delete(s.predictions).where(s.predictions.c.model_version == version))
+        for k in range(0, len(pred_rows), 20000):
+            conn.execute(insert(s.predictions).values(created_at=now), pred_rows[k:k + 20000])
+        for k in range(0, len(score_rows), 100000):
+            conn.execute(insert(s.prediction_scores), score_rows[k:k + 100000])
+    return len(pred_rows)
+
+
+def mark_proposed(conn, version: str) -> None:
+    """Questions nobody has answered yet, and that ``version`` has a proposal for, become 'proposed'."""
+    from sqlalchemy import select, update
+
+    from ..store import schema as s
+    from ..store.db import utcnow
+
+    predicted = select(s.predictions.c.question_id).where(s.predictions.c.model_version == version)
+    conn.execute(update(s.questions).where(s.questions.c.status == Status.NEW.value, s.questions.c.id.in_(predicted))
+                 .values(status=Status.PROPOSED.value, updated_at=utcnow()))
+
+
+def score_pool(project, bundle: ModelBundle, *, snapshot: Snapshot | None = None, media: MediaTensors | None = None,
+               T: int = 20, scope: str = "head", seed: int = 0, batch_size: int = 256, device: str = "cpu",
+               cache: FusedCache | None = None, activate_proposals: bool = False
+               ) -> Generator[Progress, None, ScoreResult]:
+    """Score every question of the project with ``bundle`` and store the results under its version."""
+    t0 = time.perf_counter()
+    snapshot = snapshot or Snapshot.load(project)
+    media = media or MediaTensors(snapshot, bundle.image_size, bundle.cloud_points, project.folder / "cache" / "media")
+    qs = [qa for qa in snapshot.questions if qa.kind in bundle.nets]
+    cols = yield from score_questions(bundle, snapshot, media, qs, T=T, scope=scope, seed=seed, batch_size=batch_size,
+                                      device=device, cache=cache)
+    yield Progress("saving", 0, 1, "writing predictions")
+    n = write_predictions(project, bundle.version, bundle.encoders.answers.answers, cols)
+    if activate_proposals:
+        with project.engine.begin() as conn:
+            mark_proposed(conn, bundle.version)
+    yield Progress("saving", 1, 1, f"{n} predictions written")
+    return ScoreResult(bundle.version, n, sorted(cols["scores"]), time.perf_counter() - t0)

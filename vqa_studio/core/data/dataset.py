@@ -1,0 +1,382 @@
+"""Project questions as tensors, for training and scoring.
+
+* ``Snapshot``: the project's questions and what counts as their label, read once.
+* ``MediaTensors``: every item decoded once into one tensor per modality (images [N, 3, S, S] uint8,
+  clouds [N, P, 6] float16), optionally cached on disk, so epochs never decode again.
+* ``VQADataset`` + ``collate``: a torch Dataset of *items* (one medium and its questions), so a
+  batch holds each medium once: ``batch = {media [U, ...], media_index [B], tokens [B, L],
+  lengths [B], labels [B], soft_labels [B, C], question_ids [B]}``; questions about the same image
+  share one pass of the image encoder.
+* ``batches``: shuffled (or ordered) batches of about ``batch_size`` questions, grouped by item.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import BadInputError
+from ..types import LABEL_STATUSES, ItemKind, Status
+from .vocab import AnswerVocab, Vocab, normalize_answer
+
+MAX_QUESTION_LEN = 24
+
+
+@dataclass(frozen=True)
+class QA:
+    """One question as training and scoring see it."""
+
+    question_id: int
+    item_id: int
+    kind: ItemKind
+    split: str
+    text: str
+    question_type: str
+    answer_type: str
+    status: Status
+    answer: str | None  # current answer
+    imported: tuple[str, ...] = ()  # the imported answers (VQA v2: ten)
+
+    @property
+    def human_labelled(self) -> bool:
+        return self.status in (Status.ACCEPTED, Status.CORRECTED)
+
+    def label_answers(self) -> tuple[str, ...]:
+        """The answers the question is trained on and scored against.
+
+        A person's answer (accepted or corrected) is the one answer; an imported label keeps all its
+        answers (VQA soft scores and the official accuracy use them).
+        """
+        if self.answer is None:
+            return ()
+        if self.status is Status.LABELLED and self.imported:
+            return self.imported
+        return (self.answer,)
+
+
+@dataclass
+class Snapshot:
+    """The project's questions, items and labels at one moment (a training run's data)."""
+
+    folder: Path
+    questions: list[QA]
+    uris: dict[int, str]  # item id -> uri
+    kinds: dict[int, ItemKind]
+    shas: dict[int, str | None]
+    max_correction_id: int = 0
+    label_statuses: tuple[Status, ...] = LABEL_STATUSES
+
+    @classmethod
+    def load(cls, project, include_auto_accepted: bool = False) -> "Snapshot":
+        from sqlalchemy import func, select
+
+        from ..store import repository as repo
+        from ..store import schema as s
+
+        q, i = s.questions, s.items
+        with project.engine.connect() as conn:
+            rows = conn.execute(select(q.c.id, q.c.item_id, i.c.kind, i.c.split, q.c.text, q.c.question_type,
+                                       q.c.answer_type, q.c.status, q.c.answer, i.c.uri, i.c.sha256)
+                                .select_from(q.join(i, i.c.id == q.c.item_id)).order_by(q.c.id)).all()
+            imported = repo.imported_answers_many(conn)
+            max_cid = conn.execute(select(func.coalesce(func.max(s.corrections.c.id), 0))).scalar_one()
+        questions, uris, kinds, shas = [], {}, {}, {}
+        for r in rows:
+            kind = ItemKind(r.kind)
+            uris[r.item_id], kinds[r.item_id], shas[r.item_id] = r.uri, kind, r.sha256
+            questions.append(QA(r.id, r.item_id, kind, r.split, r.text, r.question_type, r.answer_type,
+                                Status(r.status), r.answer, tuple(a["answer"] for a in imported.get(r.id, ()))))
+        statuses = LABEL_STATUSES + ((Status.AUTO_ACCEPTED,) if include_auto_accepted else ())
+        return cls(project.folder, questions, uris, kinds, shas, int(max_cid), statuses)
+
+    def media_path(self, item_id: int) -> Path:
+        p = Path(self.uris[item_id])
+        return p if p.is_absolute() else self.folder / p
+
+    def is_labelled(self, qa: QA) -> bool:
+        return qa.status in self.label_statuses and qa.answer is not None
+
+    def labelled(self, splits: Iterable[str] | None = None, kind: ItemKind | None = None) -> list[QA]:
+        want = set(splits) if splits is not None else None
+        return [qa for qa in self.questions if self.is_labelled(qa) and (want is None or qa.split in want)
+                and (kind is None or qa.kind is kind)]
+
+    def select(self, splits: Iterable[str] | None = None, kind: ItemKind | None = None) -> list[QA]:
+        want = set(splits) if splits is not None else None
+        return [qa for qa in self.questions if (want is None or qa.split in want) and (kind is None or qa.kind is kind)]
+
+    def kinds_present(self) -> list[ItemKind]:
+        return sorted({qa.kind for qa in self.questions}, key=lambda k: k.value)
+
+    def label_digest(self, qas: Sequence[QA]) -> str:
+        h = hashlib.sha256()
+        for qa in sorted(qas, key=lambda x: x.question_id):
+            h.update(f"{qa.question_id}:{normalize_answer(qa.answer or '')}\n".encode())
+        return h.hexdigest()[:16]
+
+
+def hold_out_validation(questions: Sequence[QA], fraction: float = 0.1, seed: int = 0) -> tuple[list[QA], list[QA]]:
+    """Split training questions into train / validation, by item (no image in both), stratified by
+    answer as far as items allow: each answer's items are shuffled and every ~1/fraction-th one is held
+    out. Seeded, so the same data gives the same split."""
+    by_item: dict[int, list[QA]] = defaultdict(list)
+    for qa in questions:
+        by_item[qa.item_id].append(qa)
+    # stratify items by the answer of their first question (the usual case: one family per item)
+    strata: dict[str, list[int]] = defaultdict(list)
+    for item_id, qas in sorted(by_item.items()):
+        strata[normalize_answer(qas[0].answer or "")].append(item_id)
+    rng = np.random.default_rng(seed)
+    held: set[int] = set()
+    carry = 0.0
+    for key in sorted(strata):
+        items = strata[key]
+        rng.shuffle(items)
+        want = len(items) * fraction + carry
+        k = int(want)
+        carry = want - k
+        held.update(items[:k])
+    if not held and len(by_item) > 1:
+        held.add(sorted(by_item)[int(rng.integers(len(by_item)))])
+    train = [qa for qa in questions if qa.item_id not in held]
+    val = [qa for qa in questions if qa.item_id in held]
+    return train, val
+
+
+def build_vocabs(snapshot: Snapshot, train: Sequence[QA], max_answers: int = 3000) -> tuple[Vocab, AnswerVocab]:
+    """Question words from every question of the project (no labels involved), answers from the
+    training labels (most frequent first)."""
+    vocab = Vocab.build(qa.text for qa in snapshot.questions)
+    answers = AnswerVocab.build((a for qa in train for a in qa.label_answers()), max_size=max_answers)
+    return vocab, answers
+
+
+def soft_scores(answers: Sequence[str], answer_vocab: AnswerVocab) -> dict[int, float]:
+    """VQA soft scores: min(1, count / 3) per answer class (a single answer scores 1)."""
+    if len(answers) == 1:
+        idx = answer_vocab.index(answers[0])
+        return {idx: 1.0} if idx >= 0 else {}
+    counts = Counter(answer_vocab.index(a) for a in answers)
+    return {i: min(1.0, c / 3.0) for i, c in counts.items() if i >= 0}
+
+
+# --- media as tensors -----------------------------------------------------------------------------------
+
+def _image_array(path: Path, size: int) -> np.ndarray:
+    from .media import load_image
+
+    return np.ascontiguousarray(load_image(path, size=size).transpose(2, 0, 1))  # [3, S, S] uint8
+
+
+def cloud_array(path: Path, n_points: int, seed: int = 0) -> np.ndarray:
+    """[P, 6] float32: xyz centred and scaled into the unit sphere, rgb in 0..1 (grey when absent)."""
+    from .clouds import load_cloud
+
+    cloud = load_cloud(path)
+    xyz = cloud.xyz.astype(np.float32)
+    rng = np.random.default_rng(seed)
+    n = len(xyz)
+    idx = rng.choice(n, n_points, replace=n < n_points) if n != n_points else np.arange(n)
+    pts = xyz[idx]
+    centre = (pts.max(0) + pts.min(0)) / 2
+    pts = pts - centre
+    scale = float(np.linalg.norm(pts, axis=1).max()) or 1.0
+    rgb = cloud.rgb[idx].astype(np.float32) if cloud.rgb is not None else np.full((n_points, 3), 0.5, np.float32)
+    return np.concatenate([pts / scale, rgb], axis=1)
+
+
+class MediaTensors:
+    """Every item's medium decoded once: images [3, S, S] uint8, clouds [P, 6] float16.
+
+    With ``cache_dir`` the decoded arrays are saved as ``.npy`` files keyed by content (sha256) and
+    size, so the next training run or scoring pass starts without decoding anything.
+    """
+
+    def __init__(self, snapshot: Snapshot, image_size: int = 64, cloud_points: int = 1024,
+                 cache_dir: Path | None = None):
+        self.snapshot = snapshot
+        self.image_size = image_size
+        self.cloud_points = cloud_points
+        self.cache_dir = cache_dir
+        self._rows: dict[int, int] = {}
+        self._data: dict[ItemKind, list[np.ndarray]] = {ItemKind.IMAGE: [], ItemKind.CLOUD: []}
+        self._stacked: dict[ItemKind, torch.Tensor] = {}
+        self.errors: dict[int, BadInputError] = {}
+
+    def _key(self, item_id: int) -> str:
+        kind = self.snapshot.kinds[item_id]
+        sha = self.snapshot.shas.get(item_id) or hashlib.sha256(self.snapshot.uris[item_id].encode()).hexdigest()
+        size = self.image_size if kind is ItemKind.IMAGE else self.cloud_points
+        return f"{kind.value}{size}-{sha[:32]}"
+
+    def _decode(self, item_id: int) -> np.ndarray:
+        kind = self.snapshot.kinds[item_id]
+        cached = self.cache_dir / (self._key(item_id) + ".npy") if self.cache_dir else None
+        if cached is not None and cached.exists():
+            try:
+                return np.load(cached)
+            except (OSError, ValueError):
+                pass  # a damaged cache file is decoded again
+        path = self.snapshot.media_path(item_id)
+        if kind is ItemKind.IMAGE:
+            arr = _image_array(path, self.image_size)
+        else:
+            arr = cloud_array(path, self.cloud_points, seed=item_id).astype(np.float16)
+        if cached is not None:
+            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.{item_id}.part")
+            with open(tmp, "wb") as fh:
+                np.save(fh, arr)
+            os.replace(tmp, cached)
+        return arr
+
+    def load(self, item_ids: Iterable[int], workers: int = 4) -> Iterator[tuple[int, int]]:
+        """Decode the items not loaded yet (threads; decoding releases the GIL). Yields (done, total).
+
+        An item whose file cannot be read is recorded in ``errors`` (its questions are left out), so
+        one bad file never stops a training run.
+        """
+        todo = [i for i in dict.fromkeys(item_ids) if i not in self._rows and i not in self.errors]
+        if self.cache_dir:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        total = len(todo)
+
+        def one(item_id):
+            try:
+                return item_id, self._decode(item_id)
+            except BadInputError as exc:
+                return item_id, exc
+
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="vqa-media") as pool:
+            for n, (item_id, arr) in enumerate(pool.map(one, todo, chunksize=16), 1):
+                if isinstance(arr, BadInputError):
+                    self.errors[item_id] = arr
+                else:
+                    kind = self.snapshot.kinds[item_id]
+                    self._rows[item_id] = len(self._data[kind])
+                    self._data[kind].append(arr)
+                    self._stacked.pop(kind, None)
+                if n % 256 == 0 or n == total:
+                    yield n, total
+
+    def ensure(self, item_ids: Iterable[int]) -> None:
+        for _ in self.load(item_ids):
+            pass
+
+    def has(self, item_id: int) -> bool:
+        return item_id in self._rows
+
+    def tensor(self, kind: ItemKind) -> torch.Tensor:
+        if kind not in self._stacked:
+            data = self._data[kind]
+            if not data:
+                raise ValueError(f"no {kind.value} media loaded")
+            self._stacked[kind] = torch.from_numpy(np.stack(data))
+        return self._stacked[kind]
+
+    def batch(self, item_ids: Sequence[int]) -> torch.Tensor:
+        """Float media for these items (one modality): images [U, 3, S, S] in 0..1, clouds [U, P, 6]."""
+        kind = self.snapshot.kinds[item_ids[0]]
+        rows = torch.as_tensor([self._rows[i] for i in item_ids], dtype=torch.long)
+        data = self.tensor(kind).index_select(0, rows)
+        if kind is ItemKind.IMAGE:
+            return data.float().div_(255.0)
+        return data.float()
+
+
+# --- Dataset, collate, batches ------------------------------------------------------------------------------
+
+@dataclass
+class Encoders:
+    """What turns text into ids: kept with every checkpoint."""
+
+    vocab: Vocab
+    answers: AnswerVocab
+    max_len: int = MAX_QUESTION_LEN
+    _cache: dict[str, list[int]] = field(default_factory=dict, repr=False)
+
+    def tokens(self, text: str) -> list[int]:
+        ids = self._cache.get(text)
+        if ids is None:
+            ids = self.vocab.encode(text, self.max_len) or [1]
+            self._cache[text] = ids
+        return ids
+
+
+class VQADataset(torch.utils.data.Dataset):
+    """One entry per item: its medium and its questions (those given)."""
+
+    def __init__(self, questions: Sequence[QA], media: MediaTensors, encoders: Encoders, with_labels: bool = True):
+        self.media = media
+        self.encoders = encoders
+        self.with_labels = with_labels
+        groups: dict[int, list[QA]] = defaultdict(list)
+        for qa in questions:
+            if qa.item_id not in media.errors:
+                groups[qa.item_id].append(qa)
+        self.item_ids = list(groups)
+        self.groups = [groups[i] for i in self.item_ids]
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def __getitem__(self, index: int) -> tuple[int, list[QA]]:
+        return self.item_ids[index], self.groups[index]
+
+    @property
+    def n_questions(self) -> int:
+        return sum(len(g) for g in self.groups)
+
+    def collate(self, entries: Sequence[tuple[int, list[QA]]]) -> dict[str, torch.Tensor]:
+        item_ids = [e[0] for e in entries]
+        qas = [qa for _, group in entries for qa in group]
+        media_index = [k for k, (_, group) in enumerate(entries) for _ in group]
+        toks = [self.encoders.tokens(qa.text) for qa in qas]
+        length = max(len(t) for t in toks)
+        tokens = torch.zeros(len(qas), length, dtype=torch.long)
+        for r, t in enumerate(toks):
+            tokens[r, : len(t)] = torch.as_tensor(t)
+        batch = {
+            "media": self.media.batch(item_ids),
+            "media_index": torch.as_tensor(media_index, dtype=torch.long),
+            "tokens": tokens,
+            "lengths": torch.as_tensor([len(t) for t in toks], dtype=torch.long),
+            "question_ids": torch.as_tensor([qa.question_id for qa in qas], dtype=torch.long),
+        }
+        if self.with_labels:
+            n_cls = len(self.encoders.answers)
+            soft = torch.zeros(len(qas), n_cls)
+            labels = torch.full((len(qas),), -1, dtype=torch.long)
+            for r, qa in enumerate(qas):
+                scores = soft_scores(qa.label_answers(), self.encoders.answers)
+                for c, v in scores.items():
+                    soft[r, c] = v
+                if qa.answer is not None:
+                    labels[r] = self.encoders.answers.index(qa.answer)
+            batch["soft_labels"] = soft
+            batch["labels"] = labels
+        return batch
+
+
+def batches(dataset: VQADataset, batch_size: int, shuffle: bool, seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+    """Batches of about ``batch_size`` questions made of whole items (each medium once per batch)."""
+    order = np.arange(len(dataset))
+    if shuffle:
+        np.random.default_rng(seed).shuffle(order)
+    entries: list = []
+    count = 0
+    for idx in order:
+        entry = dataset[int(idx)]
+        entries.append(entry)
+        count += len(entry[1])
+        if count >= batch_size:
+            yield dataset.collate(entries)
+            entries, count = [], 0
+    if entries:
+        yield dataset.collate(entries)

@@ -1,0 +1,154 @@
+"""Training arguments, and the choice of device and numeric precision.
+
+``choose_device("auto")`` takes CUDA when there is a GPU, else the CPU. ``choose_precision``
+takes mixed precision only where it is really faster: on CUDA, fp16 autocast with a GradScaler (bf16
+autocast, without a scaler, where the GPU supports bf16) on GPUs with tensor cores (compute
+capability 7.0 or newer); on the CPU, bf16 autocast only when the processor has native bf16
+instructions (AVX512-BF16 or AMX) *and* a short timing of the real model confirms it is faster. On a
+CPU without them (AVX2 machines) bf16 autocast runs 5 to 12 times slower, so ``auto`` keeps fp32.
+"""
+from __future__ import annotations
+
+import dataclasses
+import platform
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+MODES = ("full", "finetune")
+AMP_CHOICES = ("auto", "on", "off")
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class TrainingArgs:
+    mode: str = "full"  # full: every label, new vocabulary; finetune: the active model on new corrections + replay
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    ensemble: int = 1  # M members trained from different seeds
+    heads: int = 1  # > 1: a cheap multi-head ensemble on one shared backbone
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: str = "auto"  # auto | on | off
+    accumulate: int = 1  # micro-batches per optimizer step (delayed updates)
+    seed: int = 0
+    val_fraction: float = 0.1  # held out of train when the project has no validation split
+    replay_ratio: float = 1.0  # finetune: older labels replayed per new correction
+    finetune_lr_scale: float = 0.3
+    patience: int = 4  # epochs without validation improvement before stopping early
+    distill: bool = False  # distil the ensemble into one student for fast inference
+    distill_temperature: float = 2.0
+    distill_alpha: float = 0.7  # weight of the teacher's soft targets (the rest: the labels)
+    quantize: bool = False  # dynamic int8 quantization of the inference model (CPU)
+    image_size: int = 64
+    cloud_points: int = 1024
+    image_encoder: str = "cnn_grid"  # cnn_grid | mobilenet_grid
+    cloud_encoder: str = "pointnet"
+    question_encoder: str = "gru"  # gru | transformer
+    media_dropout: float = 0.1
+    question_dropout: float = 0.1
+    fusion_dropout: float = 0.1
+    classifier_dropout: float = 0.3
+    model_options: dict[str, Any] = field(default_factory=dict)  # extra ModelConfig fields
+    include_auto_accepted: bool = False  # train on auto-accepted answers too
+    max_answers: int = 3000
+    mc_samples: int = 20  # re-scoring after training
+    mc_scope: str = "head"
+    time_limit_s: float | None = None  # stop training (keeping the best so far) after this long
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        if self.amp not in AMP_CHOICES:
+            raise ValueError(f"amp must be one of {AMP_CHOICES}, not {self.amp!r}")
+        if not (self.device in DEVICE_CHOICES or self.device.startswith("cuda:")):
+            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}")
+        for name in ("epochs", "batch_size", "ensemble", "heads", "accumulate", "mc_samples"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.mc_scope not in ("head", "full"):
+            raise ValueError("mc_scope must be head or full")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainingArgs":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def choose_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        from ..errors import VQAStudioError
+
+        raise VQAStudioError("device cuda was asked for, but torch sees no CUDA GPU "
+                             f"(torch {torch.__version__}, built {'with' if torch.version.cuda else 'without'} CUDA)")
+    return torch.device(name)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU has bf16 instructions (AVX512-BF16 or AMX); Linux reads /proc/cpuinfo."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+                flags = fh.read()
+        except OSError:
+            return False
+        return "avx512_bf16" in flags or "amx_bf16" in flags
+    return False  # elsewhere: assume not (Apple silicon runs torch on the CPU in fp32 well)
+
+
+@dataclass(frozen=True)
+class Precision:
+    name: str  # fp32 | fp16 | bf16
+    autocast_dtype: torch.dtype | None
+    use_scaler: bool
+    reason: str
+
+
+FP32 = Precision("fp32", None, False, "")
+
+
+def choose_precision(device: torch.device, amp: str = "auto", probe=None) -> Precision:
+    """The numeric precision for training on ``device``; ``probe(precision) -> seconds`` times a few
+    real training steps when the choice on a CPU needs confirming."""
+    if amp == "off":
+        return dataclasses.replace(FP32, reason="mixed precision off")
+    if device.type == "cuda":
+        major, _ = torch.cuda.get_device_capability(device)
+        if amp == "auto" and major < 7:
+            return dataclasses.replace(FP32, reason=f"GPU compute capability {major}.x has no tensor cores")
+        if torch.cuda.is_bf16_supported():
+            return Precision("bf16", torch.bfloat16, False, "CUDA with bf16 support")
+        return Precision("fp16", torch.float16, True, "CUDA fp16 with loss scaling")
+    if device.type == "cpu":
+        bf16 = Precision("bf16", torch.bfloat16, False, "CPU with native bf16")
+        if amp == "on":
+            return dataclasses.replace(bf16, reason="asked for (CPU bf16 autocast)")
+        if not cpu_has_native_bf16():
+            return dataclasses.replace(FP32, reason="this CPU has no native bf16 (bf16 autocast would be slower)")
+        if probe is not None:
+            t32, t16 = probe(FP32), probe(bf16)
+            if t16 >= t32 * 0.9:
+                return dataclasses.replace(FP32, reason=f"bf16 measured no faster here ({t16 / t32:.2f}x the fp32 time)")
+            return dataclasses.replace(bf16, reason=f"bf16 measured {t32 / t16:.1f}x faster here")
+        return bf16
+    return dataclasses.replace(FP32, reason=f"{device.type}: fp32")
+
+
+def describe_device(device: torch.device | str | None = None) -> str:
+    """A line for people: which GPU (with memory) or which CPU, and the torch build."""
+    device = torch.device(device) if device is not None else choose_device("auto")
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"CUDA: {props.name} ({props.total_memory / 2**30:.0f} GiB, compute {props.major}.{props.minor})"
+    cap = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "?"
+    gpu = "no CUDA GPU found" if not torch.cuda.is_available() else f"{torch.cuda.device_count()} CUDA GPU(s)"
+    bf16 = "native bf16" if cpu_has_native_bf16() else "no native bf16"
+    return f"CPU: {platform.processor() or platform.machine()} ({cap}, {bf16}, {torch.get_num_threads()} threads); {gpu}"

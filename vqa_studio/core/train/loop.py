@@ -1,0 +1,180 @@
+"""The training loop: a generator that yields ``Progress`` after every optimizer step.
+
+Each yield is a cancel point: closing the generator stops training at once (nothing is saved by the
+loop itself). The same generator runs in tests with no threads, in the CLI with a progress bar and
+in the GUI's child process.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any, Generator, Iterable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..data.dataset import VQADataset, batches
+from ..model.net import VQANet, vqa_loss
+from ..types import Progress
+from .config import Precision, TrainingArgs
+
+
+@dataclass
+class NetResult:
+    net: VQANet
+    best_val: float
+    epochs_run: int
+    curves: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str = ""  # why it stopped before the last epoch, if it did
+
+
+def autocast(device: torch.device, precision: Precision):
+    if precision.autocast_dtype is None:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=precision.autocast_dtype)
+
+
+def soft_accuracy(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Sum over rows of the VQA soft score (min(1, count/3)) of the predicted class."""
+    pred = logits.argmax(-1)
+    return batch["soft_labels"].gather(1, pred[:, None]).squeeze(1).clamp(max=1.0).sum()
+
+
+@torch.no_grad()
+def evaluate_soft(net: VQANet, dataset: VQADataset, device: torch.device, precision: Precision,
+                  batch_size: int = 256, teacher_members: list[VQANet] | None = None) -> float:
+    """Mean VQA soft accuracy of ``net`` (or of a list of members' mean prediction) on ``dataset``."""
+    members = teacher_members or [net]
+    modes = [m.training for m in members]
+    for m in members:
+        m.eval()
+    total, n = 0.0, 0
+    try:
+        for batch in batches(dataset, batch_size, shuffle=False):
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            with autocast(device, precision):
+                probs = torch.stack([F.softmax(m(batch)["logits"].float(), -1) for m in members]).mean(0)
+            total += float(soft_accuracy(probs, batch))
+            n += int(batch["tokens"].shape[0])
+    finally:
+        for m, mode in zip(members, modes):
+            m.train(mode)
+    return total / max(1, n)
+
+
+def train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: TrainingArgs, device: torch.device,
+              precision: Precision, *, seed: int, label: str = "", lr: float | None = None,
+              epochs: int | None = None, teacher: list[VQANet] | None = None,
+              deadline: float | None = None) -> Generator[Progress, None, NetResult]:
+    """Train ``net`` in place; keep the weights of the best validation epoch.
+
+    With ``teacher`` (a list of trained members), the loss is knowledge distillation: ``alpha`` times
+    the KL divergence to the teacher's softened mean prediction (temperature T, scaled by T^2), plus
+    ``1 - alpha`` times the usual loss on the labels.
+    """
+    torch.manual_seed(seed)
+    net.to(device).train()
+    epochs = epochs or args.epochs
+    lr = lr or args.lr
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=args.weight_decay)
+    steps_per_epoch = max(1, math.ceil(train.n_questions / args.batch_size))
+    opt_steps = max(1, math.ceil(steps_per_epoch / args.accumulate) * epochs)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=opt_steps + 1, pct_start=0.15)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
+    total_steps = steps_per_epoch * epochs
+    best_val, best_state, bad_epochs = -1.0, None, 0
+    curves: list[dict[str, Any]] = []
+    step = 0
+    t_start = time.perf_counter()
+    seen = 0
+    stopped = ""
+    for m in teacher or []:
+        m.to(device).eval()
+    for epoch in range(1, epochs + 1):
+        run_loss, run_acc, run_n = 0.0, 0.0, 0
+        micro = 0
+        opt.zero_grad(set_to_none=True)
+        for batch in batches(train, args.batch_size, shuffle=True, seed=seed * 1000 + epoch):
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            with autocast(device, precision):
+                out = net(batch)
+                logits = out.get("head_logits", out["logits"])
+                loss = vqa_loss(logits, batch)
+                if teacher:
+                    with torch.no_grad():
+                        t_probs = torch.stack([F.softmax(m(batch)["logits"].float() / args.distill_temperature, -1)
+                                               for m in teacher]).mean(0)
+                    s_logp = F.log_softmax(out["logits"].float() / args.distill_temperature, -1)
+                    kd = F.kl_div(s_logp, t_probs, reduction="batchmean") * args.distill_temperature ** 2
+                    loss = args.distill_alpha * kd + (1 - args.distill_alpha) * loss
+            scaler.scale(loss / args.accumulate).backward()
+            micro += 1
+            if micro % args.accumulate == 0:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+                scaler.step(opt)
+                scaler.update()
+                opt.zero_grad(set_to_none=True)
+                if sched.last_epoch < opt_steps:
+                    sched.step()
+            b = int(batch["tokens"].shape[0])
+            step += 1
+            seen += b
+            run_loss += float(loss.detach()) * b
+            run_acc += float(soft_accuracy(out["logits"].detach().float(), batch))
+            run_n += b
+            elapsed = time.perf_counter() - t_start
+            rate = seen / elapsed if elapsed > 0 else 0.0
+            yield Progress("train", step, total_steps, f"{label}epoch {epoch}/{epochs}", {
+                "epoch": epoch, "loss": run_loss / run_n, "accuracy": run_acc / run_n, "items_per_s": rate,
+                "eta_s": (total_steps - step) * elapsed / step if step else None, "member": label,
+            })
+        if micro % args.accumulate:  # the last, partial accumulation
+            scaler.unscale_(opt)
+            scaler.step(opt)
+            scaler.update()
+            opt.zero_grad(set_to_none=True)
+        val_acc = evaluate_soft(net, val, device, precision) if val is not None and len(val) else float("nan")
+        record = {"epoch": epoch, "member": label, "loss": run_loss / max(1, run_n),
+                  "train_accuracy": run_acc / max(1, run_n), "val_accuracy": val_acc,
+                  "seconds": time.perf_counter() - t_start}
+        curves.append(record)
+        yield Progress("epoch", epoch, epochs, f"{label}epoch {epoch}: val accuracy {val_acc:.3f}", dict(record))
+        score = val_acc if not np.isnan(val_acc) else -record["loss"]
+        if score > best_val:
+            best_val, bad_epochs = score, 0
+            best_state = copy.deepcopy(net.state_dict())
+        else:
+            bad_epochs += 1
+            if bad_epochs >= args.patience:
+                stopped = f"no validation improvement for {args.patience} epochs"
+                break
+        if deadline is not None and time.perf_counter() > deadline:
+            stopped = "time limit reached"
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return NetResult(net, best_val, len(curves), curves, stopped)
+
+
+def collect_logits(members: Iterable[VQANet], dataset: VQADataset, device: torch.device,
+                   batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log of the members' mean probability [N, C], hard labels [N] (-1: outside the vocabulary),
+    question ids [N]) in dataset order: what temperature scaling and ECE need."""
+    members = list(members)
+    out, labels, qids = [], [], []
+    with torch.inference_mode():
+        for batch in batches(dataset, batch_size, shuffle=False):
+            b = {k: v.to(device) for k, v in batch.items()}
+            probs = torch.stack([F.softmax(m.eval()(b)["logits"].float(), -1) for m in members]).mean(0)
+            out.append(torch.log(probs.clamp_min(1e-12)).cpu().numpy())
+            labels.append(batch["labels"].numpy())
+            qids.append(batch["question_ids"].numpy())
+    if not out:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out), np.concatenate(labels), np.concatenate(qids)

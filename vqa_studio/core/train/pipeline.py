@@ -1,0 +1,391 @@
+"""A whole training run: data -> networks -> calibration -> metrics -> checkpoint -> re-score -> register.
+
+``run_training(project, args)`` is a generator of ``Progress`` that returns a ``TrainOutcome``.
+The new model becomes part of the registry (and active) only in the very last step, one database
+transaction: a run that is cancelled (the generator closed) or that fails leaves the registry and
+the active model exactly as they were, removes its checkpoint file and its predictions, and marks
+its row in ``runs`` as cancelled / failed (with the traceback).
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generator, Sequence
+
+import numpy as np
+import torch
+
+from ..data.dataset import QA, Encoders, MediaTensors, Snapshot, VQADataset, build_vocabs, hold_out_validation
+from ..data.vocab import vqa_accuracy
+from ..errors import VQAStudioError
+from ..model.net import ModelConfig, VQANet
+from ..model.registry import ModelBundle, NetSet, load_version, register
+from ..types import ItemKind, Progress, Status
+from ..uncertainty import calibration
+from .config import FP32, Precision, TrainingArgs, choose_device, choose_precision, describe_device
+from .loop import collect_logits, train_net
+
+
+@dataclass
+class TrainOutcome:
+    version: str
+    path: Path
+    metrics: dict[str, Any]
+    curves: list[dict[str, Any]]
+    messages: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        lines = [f"model {self.version} trained in {self.seconds:.0f} s and made active ({self.path.name})"]
+        for kind, m in self.metrics.get("by_kind", {}).items():
+            test = m.get("test", {})
+            if test.get("n"):
+                by_type = ", ".join(f"{k} {v * 100:.1f}%" for k, v in sorted(test.get("by_answer_type", {}).items()))
+                lines.append(f"  {kind}: test accuracy {test['overall'] * 100:.2f}% on {test['n']} questions ({by_type})")
+            if "ece_before" in m:
+                lines.append(f"  {kind}: ECE {m['ece_before']:.4f} -> {m['ece_after']:.4f} after temperature "
+                             f"scaling (T = {m['temperature']:.3f}, {m.get('ece_on', 'val')} split)")
+        lines += [f"  note: {msg}" for msg in self.messages]
+        return "\n".join(lines)
+
+
+# --- evaluation -------------------------------------------------------------------------------------------
+
+def predict_answers(bundle: ModelBundle, media: MediaTensors, questions: Sequence[QA], device="cpu",
+                    batch_size: int = 256, use_student: bool = False) -> dict[int, tuple[str, float]]:
+    """The calibrated top answer and its probability for each question (eval mode, no sampling)."""
+    from ..data.dataset import batches
+
+    out: dict[int, tuple[str, float]] = {}
+    answers = bundle.encoders.answers.answers
+    for kind in (ItemKind.IMAGE, ItemKind.CLOUD):
+        qs = [qa for qa in questions if qa.kind is kind]
+        if not qs or kind not in bundle.nets:
+            continue
+        ns = bundle.net(kind)
+        members = [ns.student] if use_student and ns.student is not None else ns.members
+        media.ensure({qa.item_id for qa in qs})
+        ds = VQADataset(qs, media, bundle.encoders, with_labels=False)
+        with torch.inference_mode():
+            for batch in batches(ds, batch_size, shuffle=False):
+                b = {k: v.to(device) for k, v in batch.items()}
+                probs = torch.stack([torch.softmax(m.to(device).eval()(b)["logits"].float(), -1) for m in members]).mean(0)
+                probs = torch.softmax(torch.log(probs.clamp_min(1e-12)) / ns.temperature, -1)
+                p, idx = probs.max(-1)
+                for qid, i, pp in zip(batch["question_ids"].tolist(), idx.tolist(), p.tolist()):
+                    out[qid] = (answers[i], pp)
+    return out
+
+
+def accuracy_report(predicted: dict[int, tuple[str, float]], questions: Sequence[QA]) -> dict[str, Any]:
+    """VQA accuracy (official rules) overall, per answer type and per question type."""
+    per_a: dict[str, list[float]] = defaultdict(list)
+    per_q: dict[str, list[float]] = defaultdict(list)
+    scores = []
+    for qa in questions:
+        if qa.question_id not in predicted or not qa.label_answers():
+            continue
+        acc = vqa_accuracy(predicted[qa.question_id][0], qa.label_answers())
+        scores.append(acc)
+        per_a[qa.answer_type].append(acc)
+        per_q[qa.question_type].append(acc)
+    return {
+        "n": len(scores), "overall": float(np.mean(scores)) if scores else float("nan"),
+        "by_answer_type": {k: float(np.mean(v)) for k, v in per_a.items()},
+        "by_question_type": {k: float(np.mean(v)) for k, v in per_q.items()},
+    }
+
+
+# --- the run ------------------------------------------------------------------------------------------------
+
+def _model_config(args: TrainingArgs, kind: ItemKind, encoders: Encoders) -> ModelConfig:
+    cfg = dict(
+        vocab_size=len(encoders.vocab), n_answers=max(1, len(encoders.answers)),
+        media_encoder=args.image_encoder if kind is ItemKind.IMAGE else args.cloud_encoder,
+        question_encoder=args.question_encoder, n_heads=args.heads, media_dropout=args.media_dropout,
+        question_dropout=args.question_dropout, fusion_dropout=args.fusion_dropout,
+        classifier_dropout=args.classifier_dropout,
+    )
+    cfg.update(args.model_options)
+    return ModelConfig(**cfg)
+
+
+def _start_run(project, args: TrainingArgs) -> int:
+    from sqlalchemy import insert
+
+    from ..store import schema as s
+    from ..store.db import utcnow
+
+    with project.engine.begin() as conn:
+        return conn.execute(insert(s.runs).values(kind="train", status="running", config=args.to_dict(),
+                                                  started_at=utcnow()).returning(s.runs.c.id)).scalar_one()
+
+
+def _finish_run(project, run_id: int, status: str, curves=None, error: str | None = None) -> None:
+    from sqlalchemy import update
+
+    from ..store import schema as s
+    from ..store.db import utcnow
+
+    with project.engine.begin() as conn:
+        conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(
+            status=status, curves=curves, error=error, finished_at=utcnow()))
+
+
+def _forget_version(project, version: str, path: Path | None) -> None:
+    """Remove what an unfinished run wrote: its predictions and its checkpoint file."""
+    from sqlalchemy import delete
+
+    from ..store import schema as s
+
+    with project.engine.begin() as conn:
+        conn.execute(delete(s.prediction_scores).where(s.prediction_scores.c.model_version == version))
+        conn.execute(delete(s.predictions).where(s.predictions.c.model_version == version))
+    if path is not None and path.exists():
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def _finetune_questions(project, parent: ModelBundle, train: list[QA], ratio: float, seed: int
+                        ) -> tuple[list[QA], int]:
+    """New corrections since the parent's data snapshot, plus a replay sample of older labels."""
+    from sqlalchemy import select
+
+    from ..store import schema as s
+
+    since = int(parent.snapshot.get("max_correction_id", 0))
+    with project.engine.connect() as conn:
+        changed = set(conn.execute(select(s.corrections.c.question_id).where(s.corrections.c.id > since)).scalars())
+    new = [qa for qa in train if qa.question_id in changed]
+    old = [qa for qa in train if qa.question_id not in changed]
+    k = min(len(old), int(round(len(new) * ratio)))
+    rng = np.random.default_rng(seed)
+    replay = [old[i] for i in sorted(rng.choice(len(old), k, replace=False))] if k else []
+    return new + replay, len(new)
+
+
+def run_training(project, args: TrainingArgs, *, cache_media: bool = True) -> Generator[Progress, None, TrainOutcome]:
+    """Train a new model version on the project's labels and make it active (see the module doc)."""
+    t0 = time.perf_counter()
+    run_id = _start_run(project, args)
+    version = f"v{run_id}"
+    path = project.models_dir / f"{version}.pt"
+    curves: list[dict[str, Any]] = []
+    try:
+        outcome = yield from _run(project, args, run_id, version, path, curves, t0, cache_media)
+    except GeneratorExit:
+        _forget_version(project, version, path)
+        _finish_run(project, run_id, "cancelled", curves)
+        raise
+    except BaseException as exc:
+        _forget_version(project, version, path)
+        _finish_run(project, run_id, "failed", curves, "".join(traceback.format_exception(exc)))
+        raise
+    _finish_run(project, run_id, "done", curves)
+    return outcome
+
+
+def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, curves: list, t0: float,
+         cache_media: bool) -> Generator[Progress, None, TrainOutcome]:
+    messages: list[str] = []
+    device = choose_device(args.device)
+    yield Progress("preparing", 0, None, f"reading labels ({describe_device(device)})")
+    snapshot = Snapshot.load(project, include_auto_accepted=args.include_auto_accepted)
+    parent_version = project.active_model
+    parent = load_version(project, parent_version) if args.mode == "finetune" else None
+    if args.mode == "finetune" and parent is None:
+        raise VQAStudioError("fine-tuning needs an active model; train a full model first")
+
+    kinds = [k for k in snapshot.kinds_present() if snapshot.labelled(["train"], k)]
+    if not kinds:
+        raise VQAStudioError("no labelled training questions: answer some questions of the train split first")
+    train_all = [qa for k in kinds for qa in snapshot.labelled(["train"], k)]
+    has_val_split = bool(snapshot.labelled(["val"]))
+    if has_val_split:
+        val_all = snapshot.labelled(["val"])
+    else:
+        train_all, val_all = hold_out_validation(train_all, args.val_fraction, args.seed)
+        messages.append(f"no validation split: held out {len(val_all)} training questions (seeded, by item)")
+    test_all = snapshot.labelled(["test"])
+
+    if parent is not None:
+        encoders = parent.encoders
+        train_all, n_new = _finetune_questions(project, parent, train_all, args.replay_ratio, args.seed)
+        if n_new == 0:
+            raise VQAStudioError(f"no corrections since model {parent.version} was trained: nothing to fine-tune on")
+        messages.append(f"fine-tuned {parent.version} on {n_new} new corrections + {len(train_all) - n_new} replayed labels")
+    else:
+        encoders = Encoders(*build_vocabs(snapshot, train_all, args.max_answers))
+    outside = [qa for qa in train_all if encoders.answers.index(qa.answer or "") < 0]
+    if outside:
+        what = "the next full retrain adds them to the answer vocabulary" if parent is not None else "too rare to keep"
+        messages.append(f"{len(outside)} training answers are outside the model's answer vocabulary "
+                        f"(e.g. '{outside[0].answer}'): kept, not yet learnable; {what}")
+
+    media = MediaTensors(snapshot, args.image_size, args.cloud_points,
+                         project.folder / "cache" / "media" if cache_media else None)
+    needed = {qa.item_id for qa in train_all + val_all + test_all}
+    for done, total in media.load(needed):
+        yield Progress("loading media", done, total, "decoding media")
+    for item_id, err in list(media.errors.items())[:3]:
+        messages.append(f"left out item {item_id}: {err}")
+    if len(media.errors) > 3:
+        messages.append(f"... and {len(media.errors) - 3} more unreadable media files left out")
+
+    deadline = t0 + args.time_limit_s if args.time_limit_s else None
+    nets: dict[ItemKind, NetSet] = {}
+    by_kind: dict[str, Any] = {}
+    precision: Precision = FP32
+    for kind in kinds:
+        train_q = [qa for qa in train_all if qa.kind is kind]
+        val_q = [qa for qa in val_all if qa.kind is kind]
+        test_q = [qa for qa in test_all if qa.kind is kind]
+        if not train_q:
+            if parent is not None and kind in parent.nets:
+                nets[kind] = parent.nets[kind]  # nothing new for this modality: keep the parent's networks
+            continue
+        train_ds = VQADataset(train_q, media, encoders)
+        val_ds = VQADataset(val_q, media, encoders) if val_q else None
+        config = _model_config(args, kind, encoders)
+        precision = choose_precision(device, args.amp, probe=_precision_probe(config, train_ds, device, args))
+        if precision.reason:
+            messages.append(f"{kind.value}: precision {precision.name} ({precision.reason})")
+        members: list[VQANet] = []
+        for m in range(args.ensemble):
+            if parent is not None and kind in parent.nets:
+                src = parent.nets[kind].members[m % parent.nets[kind].n_members]
+                net = VQANet.from_config(parent.nets[kind].config)
+                net.load_state_dict(src.state_dict())
+                lr = args.lr * args.finetune_lr_scale
+            else:
+                torch.manual_seed(args.seed + 7919 * m)
+                net = VQANet(config)
+                lr = args.lr
+            label = f"{kind.value} member {m + 1}/{args.ensemble}: " if args.ensemble > 1 else f"{kind.value}: "
+            result = yield from train_net(net, train_ds, val_ds, args, device, precision, seed=args.seed + m,
+                                          label=label, lr=lr, deadline=deadline)
+            curves.extend({**c, "kind": kind.value, "member_index": m} for c in result.curves)
+            if result.stopped:
+                messages.append(f"{label}stopped after epoch {result.epochs_run}: {result.stopped}")
+            members.append(result.net.to("cpu"))
+        student = None
+        if args.distill and len(members) > 1:
+            student = VQANet(config)
+            result = yield from train_net(student, train_ds, val_ds, args, device, precision, seed=args.seed + 99,
+                                          label=f"{kind.value} student: ", teacher=[m.to(device) for m in members])
+            student = result.net.to("cpu")
+            for m_ in members:
+                m_.to("cpu")
+        ns = NetSet(kind, VQANet(config).config_dict(), members, 1.0, student)
+        yield Progress("calibrating", 0, 1, f"{kind.value}: temperature scaling on the validation split")
+        calib_ds = val_ds if val_ds is not None else train_ds
+        logits, labels, _ = collect_logits(members, calib_ds, torch.device("cpu"))
+        metrics: dict[str, Any] = {"precision": precision.name, "device": str(device)}
+        if len(labels):
+            ns.temperature = calibration.fit_temperature(logits, labels)
+            eval_ds = VQADataset(test_q, media, encoders) if test_q else calib_ds
+            e_logits, e_labels, _ = collect_logits(members, eval_ds, torch.device("cpu"))
+            before = calibration.apply_temperature(e_logits, 1.0)
+            after = calibration.apply_temperature(e_logits, ns.temperature)
+            metrics.update({
+                "temperature": ns.temperature, "ece_on": "test" if test_q else "val",
+                "ece_before": calibration.expected_calibration_error(before, e_labels),
+                "ece_after": calibration.expected_calibration_error(after, e_labels),
+                "reliability_before": _jsonable(calibration.reliability_diagram(before, e_labels)),
+                "reliability_after": _jsonable(calibration.reliability_diagram(after, e_labels)),
+            })
+        nets[kind] = ns
+        bundle_k = ModelBundle(version, encoders, {kind: ns}, image_size=args.image_size, cloud_points=args.cloud_points)
+        yield Progress("evaluating", 0, 1, f"{kind.value}: accuracy on the validation and test splits")
+        metrics["val"] = accuracy_report(predict_answers(bundle_k, media, val_q), val_q)
+        metrics["test"] = accuracy_report(predict_answers(bundle_k, media, test_q), test_q) if test_q else {"n": 0}
+        if student is not None:
+            metrics["test_student"] = accuracy_report(predict_answers(bundle_k, media, test_q, use_student=True), test_q) \
+                if test_q else {"n": 0}
+        metrics["n_train"], metrics["n_val"] = len(train_q), len(val_q)
+        ns.metrics = metrics
+        by_kind[kind.value] = metrics
+
+    labelled_now = snapshot.labelled()
+    bundle = ModelBundle(
+        version=version, encoders=encoders, nets=nets, parent=parent_version, image_size=args.image_size,
+        cloud_points=args.cloud_points, training=args.to_dict(),
+        snapshot={"max_correction_id": snapshot.max_correction_id, "n_labels": len(labelled_now),
+                  "labels_digest": snapshot.label_digest(labelled_now), "n_train": len(train_all),
+                  "n_val": len(val_all), "n_test": len(test_all)},
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+    )
+    bundle.metrics = _overall_metrics(by_kind)
+    bundle.metrics["by_kind"] = by_kind
+    bundle.metrics["precision"] = precision.name
+    bundle.metrics["device"] = describe_device(device)
+    yield Progress("saving", 0, 1, f"writing {path.name}")
+    bundle.save(path)
+
+    from ..active.scoring import mark_proposed, score_pool
+
+    yield from score_pool(project, bundle, snapshot=snapshot, media=media, T=args.mc_samples, scope=args.mc_scope,
+                          seed=args.seed, device="cpu")
+    yield Progress("registering", 0, 1, f"registering {version}")
+    register(project, bundle, path, run_id, activate=True)
+    with project.engine.begin() as conn:
+        mark_proposed(conn, version)
+    return TrainOutcome(version, path, bundle.metrics, curves, messages, time.perf_counter() - t0)
+
+
+def _overall_metrics(by_kind: dict[str, Any]) -> dict[str, Any]:
+    """Accuracy over every modality, weighted by question count."""
+    out: dict[str, Any] = {}
+    for split in ("val", "test"):
+        n = sum(m.get(split, {}).get("n", 0) for m in by_kind.values())
+        if n:
+            out[f"{split}_accuracy"] = sum(m[split]["overall"] * m[split]["n"] for m in by_kind.values()
+                                           if m.get(split, {}).get("n")) / n
+            types: dict[str, list[float]] = defaultdict(list)
+            for m in by_kind.values():
+                for t, v in m.get(split, {}).get("by_answer_type", {}).items():
+                    types[t].append(v)
+            out[f"{split}_by_answer_type"] = {t: float(np.mean(v)) for t, v in types.items()}
+    return out
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, np.ndarray):
+            out[k] = [None if (isinstance(x, float) and math.isnan(x)) else (float(x) if not isinstance(x, (int, np.integer)) else int(x))
+                      for x in v.tolist()]
+        else:
+            out[k] = v
+    return out
+
+
+def _precision_probe(config: ModelConfig, dataset: VQADataset, device: torch.device, args: TrainingArgs):
+    """Times three training steps of the real model in a given precision (used only where auto needs
+    to confirm that bf16 on a CPU with native bf16 is really faster)."""
+    from ..data.dataset import batches
+    from .loop import autocast
+
+    def probe(precision: Precision) -> float:
+        net = VQANet(config).to(device).train()
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+        it = batches(dataset, args.batch_size, shuffle=True, seed=123)
+        times = []
+        for _, batch in zip(range(4), it):
+            b = {k: v.to(device) for k, v in batch.items()}
+            t = time.perf_counter()
+            with autocast(device, precision):
+                loss = net(b)["logits"].float().logsumexp(-1).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            times.append(time.perf_counter() - t)
+        return float(np.median(times[1:])) if len(times) > 1 else float("inf")
+
+    return probe
