@@ -199,7 +199,8 @@ def cmd_demo(args) -> int:
     from .core.paths import default_demo_dir
 
     folder = Path(args.project) if args.project else default_demo_dir()
-    result = drive(build_demo(folder, n_scenes=args.scenes, seed=args.seed), quiet=args.quiet)
+    result = drive(build_demo(folder, n_scenes=args.scenes, seed=args.seed, labelled_fraction=args.labelled,
+                              train=not args.no_train), quiet=args.quiet)
     _print(result.describe())
     if args.no_gui:
         return EXIT_OK
@@ -217,6 +218,153 @@ def _launch_gui(folder: Path | None) -> int:
 
 def cmd_gui(args) -> int:
     return _launch_gui(Path(args.project) if args.project else None)
+
+
+# --- model commands --------------------------------------------------------------------------------
+
+def cmd_train(args) -> int:
+    from .core.train.config import TrainingArgs
+    from .core.train.pipeline import run_training
+
+    targs = TrainingArgs(mode=args.mode, epochs=args.epochs, ensemble=args.ensemble, heads=args.heads, device=args.device,
+                         amp=args.amp, accumulate=args.accumulate, distill=args.distill, batch_size=args.batch_size,
+                         lr=args.lr, seed=args.seed, quantize=args.quantize, mc_samples=args.mc_samples,
+                         time_limit_s=args.time_limit, image_encoder=args.image_encoder,
+                         question_encoder=args.question_encoder)
+    project = _open(args)
+    try:
+        outcome = drive(run_training(project, targs), quiet=args.quiet)
+    finally:
+        project.close()
+    _print(outcome.summary())
+    return EXIT_OK
+
+
+def cmd_score(args) -> int:
+    from .core.active.scoring import score_pool
+    from .core.model import registry
+
+    project = _open(args)
+    try:
+        if args.model and Path(args.model).suffix == ".pt" and Path(args.model).exists():
+            bundle = registry.import_file(project, Path(args.model))
+            _print(f"registered {args.model} as model {bundle.version}")
+        else:
+            bundle = registry.load_version(project, args.model)
+        if args.method:
+            from .core.uncertainty.acquisition import get_acquisition
+
+            try:
+                get_acquisition(args.method)
+            except KeyError as exc:
+                raise _usage(str(exc.args[0])) from None
+            project.set_setting("acquisition", args.method)
+        result = drive(score_pool(project, bundle, T=args.mc_samples, scope=args.scope, activate_proposals=True),
+                       quiet=args.quiet)
+        if bundle.version != project.active_model:
+            registry.activate(project, bundle.version)
+        _print(result.summary())
+        method = args.method or project.acquisition
+        rows = project.queue(order_by=method, limit=5)
+        if rows:
+            _print(f"most informative by {method}:")
+            for r in rows:
+                _print(f"  {r.score:7.4f}  [{r.status.value}] {r.text}  -> {r.proposed} ({(r.confidence or 0) * 100:.0f}%)")
+    finally:
+        project.close()
+    return EXIT_OK
+
+
+def cmd_models(args) -> int:
+    from .core.model import registry
+
+    project = _open(args)
+    try:
+        if args.activate:
+            registry.activate(project, args.activate)
+            _print(f"model {args.activate} is now active")
+        models = project.models()
+        if not models:
+            _print("no models yet: vqa-studio train --project ...")
+        for m in models:
+            mark = "*" if m.active else " "
+            test = m.metrics.get("test_accuracy")
+            val = m.metrics.get("val_accuracy")
+            acc = f"test {test * 100:.2f}%" if test is not None else (f"val {val * 100:.2f}%" if val is not None else "")
+            _print(f"{mark} {m.version:<8} parent {m.parent or '-':<8} {m.created_at:%Y-%m-%d %H:%M}  "
+                   f"{m.config.get('mode', '?'):<8} {acc:<14} {m.snapshot.get('n_labels', '?')} labels")
+    finally:
+        project.close()
+    return EXIT_OK
+
+
+def cmd_evaluate(args) -> int:
+    from .core.data.dataset import MediaTensors, Snapshot
+    from .core.formats import vqa_v2
+    from .core.model import registry
+    from .core.train.pipeline import accuracy_report, predict_answers
+
+    project = _open(args)
+    try:
+        bundle = registry.load_version(project, args.model)
+        snapshot = Snapshot.load(project)
+        questions = snapshot.select([args.split])
+        if not questions:
+            raise _usage(f"the project has no questions in split '{args.split}'")
+        media = MediaTensors(snapshot, bundle.image_size, bundle.cloud_points, project.folder / "cache" / "media")
+        predicted = predict_answers(bundle, media, [q for q in questions if q.kind in bundle.nets])
+        labelled = [q for q in questions if snapshot.is_labelled(q)]
+        report = accuracy_report(predicted, labelled)
+        _print(f"model {bundle.version} on split {args.split}: {report['n']} labelled of {len(questions)} questions")
+        if report["n"]:
+            _print(f"overall: {report['overall'] * 100:.2f}")
+            for atype, acc in sorted(report["by_answer_type"].items()):
+                _print(f"{atype}: {acc * 100:.2f}")
+        if args.results:
+            qmap = {q.question_id: q for q in questions}
+            ext = project.questions(list(predicted))
+            results = [(ext[qid].external_id or qid, ans) for qid, (ans, _) in predicted.items() if qid in qmap]
+            vqa_v2.write_results(args.results, results)
+            _print(f"wrote {len(results)} answers to {args.results}")
+    finally:
+        project.close()
+    return EXIT_OK
+
+
+def cmd_simulate(args) -> int:
+    from .core.active.simulate import SimConfig, full_data_accuracy, plot_csv, simulate, write_csv
+    from .core.data.dataset import MediaTensors, Snapshot
+    from .core.train.config import TrainingArgs
+
+    project = _open(args)
+    try:
+        snapshot = Snapshot.load(project)
+        train = TrainingArgs(epochs=args.epochs, patience=1000, seed=args.seed)
+        media = MediaTensors(snapshot, train.image_size, train.cloud_points, project.folder / "cache" / "media")
+        results = []
+        full = None
+        if args.full_reference:
+            cfg0 = SimConfig(strategy="random", seed=args.seed, epochs=args.epochs, train=train)
+            full = drive(full_data_accuracy(project, cfg0, snapshot=snapshot, media=media), quiet=args.quiet)
+            _print(f"full-data accuracy: {full * 100:.2f}%")
+        for strategy in args.strategy:
+            cfg = SimConfig(strategy=strategy, initial=args.initial, batch=args.batch, rounds=args.rounds, seed=args.seed,
+                            epochs=args.epochs, mc_samples=args.mc_samples, scope=args.scope, ensemble=args.ensemble,
+                            train=train)
+            res = drive(simulate(project, cfg, snapshot=snapshot, media=media, full_accuracy=full), quiet=args.quiet)
+            results.append(res)
+            pts = ", ".join(f"{n}:{a * 100:.1f}" for n, a in res.points)
+            _print(f"{res.strategy:<16} {pts}  ({res.seconds:.0f} s)")
+            if full:
+                need = res.labels_to_reach(0.9 * full)
+                _print(f"{'':<16} labels to reach 90% of full-data accuracy: {need:.0f}" if need else
+                       f"{'':<16} did not reach 90% of full-data accuracy")
+        write_csv(args.out, results)
+        png = plot_csv(args.out, args.out.with_suffix(".png"), full)
+        _print(f"wrote {args.out} and {png}")
+    finally:
+        project.close()
+    return EXIT_OK
 
 
 # --- parser ------------------------------------------------------------------------------------------
@@ -248,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gui", action="store_true", help="build it and print what was done, without opening the GUI")
     p.add_argument("--scenes", type=int, default=1200, help="number of generated 2D scenes (default 1200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
+    p.add_argument("--labelled", type=float, default=0.3,
+                   help="fraction of the training scenes whose answers are given (the rest is the review pool)")
+    p.add_argument("--no-train", action="store_true", help="do not train the first model")
 
     p = add("gui", cmd_gui, "open the desktop app")
     p.add_argument("--project", help="project folder to open")
@@ -275,6 +426,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-images", action="store_true", help="vqa_v2/clevr: do not copy the images next to the JSON")
 
     add("plugins", cmd_plugins, "list installed plugins and what they add")
+
+    p = add("train", cmd_train, "train a new model version on the project's labels (it becomes active)")
+    p.add_argument("--project", required=True)
+    p.add_argument("--mode", choices=["full", "finetune"], default="full",
+                   help="full: all labels, new vocabulary; finetune: the active model on new corrections + replay")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--ensemble", type=int, default=1, help="deep ensemble members (different seeds)")
+    p.add_argument("--heads", type=int, default=1, help="classifier heads on a shared backbone (cheap ensemble)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
+    p.add_argument("--amp", choices=["auto", "on", "off"], default="auto", help="mixed precision (auto: only where faster)")
+    p.add_argument("--accumulate", type=int, default=1, help="micro-batches per optimizer step")
+    p.add_argument("--distill", action="store_true", help="distil the ensemble into one fast student")
+    p.add_argument("--quantize", action="store_true", help="dynamic int8 quantization of the student for CPU inference")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mc-samples", type=int, default=20, help="MC-dropout samples when re-scoring after training")
+    p.add_argument("--time-limit", type=float, help="stop training after this many seconds (keeps the best epoch)")
+    p.add_argument("--image-encoder", default="cnn_grid", help="cnn_grid or mobilenet_grid (for slow machines)")
+    p.add_argument("--question-encoder", default="gru", help="gru or transformer")
+
+    p = add("score", cmd_score, "score every question: proposals, uncertainty (MC-dropout x ensemble), attention")
+    p.add_argument("--project", required=True)
+    p.add_argument("--model", help="a registered version (default: the active one) or a model .pt file")
+    p.add_argument("--method", help="acquisition function that orders the queue (entropy, bald, margin, ...)")
+    p.add_argument("--mc-samples", type=int, default=20)
+    p.add_argument("--scope", choices=["head", "full"], default="head",
+                   help="head: encoders once, dropout samples of the classifier (fast); full: dropout everywhere")
+
+    p = add("models", cmd_models, "list model versions; --activate VERSION makes one active (rollback)")
+    p.add_argument("--project", required=True)
+    p.add_argument("--activate", metavar="VERSION")
+
+    p = add("simulate", cmd_simulate, "simulate active learning on labelled data (hide labels, acquire, retrain)")
+    p.add_argument("--project", required=True)
+    p.add_argument("--strategy", action="append", required=True,
+                   help="random, ensemble, or an acquisition function (entropy, bald, variation_ratio, ...); repeatable")
+    p.add_argument("--initial", type=int, default=200, help="labels to start with (random)")
+    p.add_argument("--batch", type=int, default=200, help="labels acquired per round")
+    p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=6, help="epochs per round (at least 150 optimizer steps)")
+    p.add_argument("--mc-samples", type=int, default=20)
+    p.add_argument("--scope", choices=["head", "full"], default="head")
+    p.add_argument("--ensemble", type=int, default=3, help="members for the ensemble strategy")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--full-reference", action="store_true", help="also train on every label for the 90%% line")
+    p.add_argument("--out", type=Path, required=True, help="CSV of labels vs accuracy (a PNG plot is written beside it)")
+
+    p = add("evaluate", cmd_evaluate, "VQA accuracy of a model on a split (official VQA v2 rules)")
+    p.add_argument("--project", required=True)
+    p.add_argument("--split", default="test")
+    p.add_argument("--model", help="version (default: the active one)")
+    p.add_argument("--results", type=Path, help="write the answers in VQA v2 results format")
 
     p = add("stats", cmd_stats, "print counts: items, questions by status/split/type, corrections, models")
     p.add_argument("--project", required=True)

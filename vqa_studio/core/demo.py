@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generator, Iterator
 
+import numpy as np
+
 from .formats.base import Record, RecordAnswer
 from .project import Project
 from .types import Progress
@@ -28,23 +30,38 @@ class DemoResult:
         return "\n".join(lines)
 
 
-def shapes2d_records(folder: Path, n_scenes: int, seed: int) -> Iterator[Record]:
-    """Write the 2D demo images into ``folder`` and yield one Record per generated question."""
+def shapes2d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: float = 1.0,
+                     questions_per_scene: int = 5) -> Iterator[Record]:
+    """Write the 2D demo images into ``folder`` and yield one Record per generated question.
+
+    Validation and test questions keep their answers (to calibrate and evaluate). Of the training
+    scenes only ``labelled_fraction`` keep theirs (the seed labels); the others are the pool the
+    annotator works through, their true answer kept out of sight in the question's metadata
+    (``demo_answer``) so simulations and tests can play the annotator.
+    """
     from .synth import shapes2d
 
-    for path, scene in shapes2d.write_dataset(folder, n_scenes, seed=seed):
+    rng = np.random.default_rng(seed + 1)
+    for path, scene in shapes2d.write_dataset(folder, n_scenes, seed=seed, questions_per_scene=questions_per_scene):
+        show = scene.split != "train" or rng.random() < labelled_fraction
         for k, qa in enumerate(scene.questions):
             yield Record(
                 media_path=Path(path).resolve(), question=qa.question, split=scene.split,
-                answers=(RecordAnswer(qa.answer),), answer=qa.answer, question_id=f"s{scene.index}q{k}",
-                media_id=str(scene.index), answer_type=qa.answer_type,
-                question_meta={"family": qa.family, "generator": "shapes2d"},
+                answers=(RecordAnswer(qa.answer),) if show else (), answer=qa.answer if show else None,
+                question_id=str(scene.index * 100 + k), media_id=str(scene.index),
+                answer_type=qa.answer_type,
+                question_meta={"family": qa.family, "generator": "shapes2d", "demo_answer": qa.answer},
                 where=f"scene {scene.index} question {k}", source="shapes2d",
             )
 
 
-def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0) -> Generator[Progress, None, DemoResult]:
-    """Create the demo project in ``folder`` (or open it if it is already there)."""
+def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0, labelled_fraction: float = 1.0,
+               train: bool = False, train_args=None) -> Generator[Progress, None, DemoResult]:
+    """Create the demo project in ``folder`` (or open it if it is already there).
+
+    With ``train``, a first model is trained on the labelled seed and scores the pool, so the demo
+    opens with proposals and uncertainty.
+    """
     t0 = time.perf_counter()
     folder = Path(folder).expanduser().resolve()
     if (folder / "project.db").exists():
@@ -59,11 +76,19 @@ def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0) -> Generator[P
     result = DemoResult(folder, True, n_scenes=n_scenes)
     try:
         yield Progress("generating", 0, n_scenes, f"drawing {n_scenes} scenes")
-        records = list(shapes2d_records(project.media_dir / "shapes2d", n_scenes, seed))
+        records = list(shapes2d_records(project.media_dir / "shapes2d", n_scenes, seed, labelled_fraction))
         yield Progress("generating", n_scenes, n_scenes, f"{len(records)} questions")
         report = yield from project.import_records(records)
         result.n_questions = report.questions_added
-        result.steps.append(f"generated {n_scenes} 2D scenes with {report.questions_added} questions (seed {seed})")
+        n_hidden = sum(1 for r in records if r.answer is None)
+        result.steps.append(f"generated {n_scenes} 2D scenes with {report.questions_added} questions (seed {seed}); "
+                            f"{n_hidden} training questions left for review")
+        if train:
+            from .train.config import TrainingArgs
+            from .train.pipeline import run_training
+
+            outcome = yield from run_training(project, train_args or TrainingArgs(epochs=8, time_limit_s=240))
+            result.steps.append(outcome.summary().replace("\n", "\n    "))
     finally:
         project.close()
     result.seconds = time.perf_counter() - t0

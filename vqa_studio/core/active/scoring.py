@@ -59,8 +59,9 @@ class ScoreResult:
 def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T: int = 20, scope: str = "head",
                  seed: int = 0, batch_size: int = 256, device: torch.device | str = "cpu",
                  cache: FusedCache | None = None, use_student: bool = False
-                 ) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(probs [N, C, M*T], question ids [N], attention [N, G, K] float16) for the dataset's questions.
+                 ) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(probs [N, C, M*T], question ids [N], attention [N, G, K] float16, fused [N, D] float16 of the
+    first member: the question's embedding) for the dataset's questions.
 
     Yields progress per batch and member. Calibrated: logits are divided by the net set's temperature.
     """
@@ -72,6 +73,7 @@ def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T:
     parts: list[np.ndarray] = []
     qids_ref: np.ndarray | None = None
     attention: np.ndarray | None = None
+    embedding: np.ndarray | None = None
     for m_idx, net in enumerate(members):
         net.to(device).eval()
         hit = cache.get(bundle.version, kind, m_idx) if cache is not None and scope == "head" else None
@@ -100,26 +102,29 @@ def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T:
             probs = sampling.mc_dropout_from_fused(net, fused, T, seed=seed + m_idx, temperature=temperature,
                                                    device=device)
         else:
-            probs_parts, qid_parts, att_parts = [], [], []
+            probs_parts, qid_parts, att_parts, fused_parts = [], [], [], []
             for batch in batches(dataset, batch_size, shuffle=False):
                 probs_parts.append(sampling.mc_dropout_probs(net, [batch], T, "full", seed=seed + m_idx + len(probs_parts),
                                                              temperature=temperature, device=device))
                 with torch.inference_mode():
-                    att_parts.append(net.eval().encode({k: v.to(device) for k, v in batch.items()}).attention
-                                     .to("cpu", torch.float16).numpy())
+                    enc = net.eval().encode({k: v.to(device) for k, v in batch.items()})
+                    att_parts.append(enc.attention.to("cpu", torch.float16).numpy())
+                    fused_parts.append(enc.fused)
                 qid_parts.append(batch["question_ids"].numpy())
                 yield Progress("scoring", sum(len(q) for q in qid_parts) + m_idx * n, n * len(members),
                                f"{kind.value}: {T} full passes (member {m_idx + 1}/{len(members)})")
             probs = np.concatenate(probs_parts)
             qids = np.concatenate(qid_parts)
             att = np.concatenate(att_parts)
+            fused = torch.cat(fused_parts)
         if qids_ref is None:
             qids_ref, attention = qids, att
+            embedding = fused.to("cpu", torch.float16).numpy()
         elif not np.array_equal(qids_ref, qids):
             raise RuntimeError("ensemble members scored the questions in different orders")
         parts.append(probs)
         yield Progress("scoring", (m_idx + 1) * n, n * len(members), f"{kind.value}: member {m_idx + 1} sampled")
-    return sampling.combine(*parts), qids_ref, attention
+    return sampling.combine(*parts), qids_ref, attention, embedding
 
 
 def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors, questions: Sequence[QA], *,
@@ -129,7 +134,8 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
                     ) -> Generator[Progress, None, dict[str, np.ndarray | list]]:
     """Score ``questions`` (any modalities) -> columns: question_ids, probs_mean [N, C], topk idx/probs,
     scores {method: [N]}, votes [N, S], attention [N, G, K]."""
-    out: dict[str, list] = {"question_ids": [], "top_idx": [], "top_p": [], "votes": [], "attention": [], "mean": []}
+    out: dict[str, list] = {"question_ids": [], "top_idx": [], "top_p": [], "votes": [], "attention": [], "mean": [],
+                            "fused": []}
     scores: dict[str, list] = {}
     methods = list(methods or acquisition.acquisition_names())
     for kind in (ItemKind.IMAGE, ItemKind.CLOUD):
@@ -139,7 +145,7 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
         for done, total in media.load({qa.item_id for qa in qs}):
             yield Progress("loading media", done, total, f"decoding {kind.value} media")
         ds = VQADataset(qs, media, bundle.encoders, with_labels=False)
-        probs, qids, att = yield from sample_probs(bundle, kind, ds, T=T, scope=scope, seed=seed, batch_size=batch_size,
+        probs, qids, att, fused = yield from sample_probs(bundle, kind, ds, T=T, scope=scope, seed=seed, batch_size=batch_size,
                                                    device=device, cache=cache, use_student=use_student)
         idx, p = acquisition.top_k(probs, TOP_K)
         for name, vals in acquisition.score_all(probs, methods).items():
@@ -150,7 +156,8 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
         out["votes"].append(acquisition.votes(probs))
         out["attention"].append(att)
         out["mean"].append(probs.mean(axis=2))
-    cols: dict[str, np.ndarray | list] = {k: (v if k in ("votes", "attention", "mean") else
+        out["fused"].append(fused)
+    cols: dict[str, np.ndarray | list] = {k: (v if k in ("votes", "attention", "mean", "fused") else
                                               (np.concatenate(v) if v else np.zeros(0))) for k, v in out.items()}
     cols["scores"] = {k: np.concatenate(v) for k, v in scores.items()}
     return cols
@@ -196,6 +203,30 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict)
     return len(pred_rows)
 
 
+def embeddings_path(project, version: str):
+    return project.folder / "cache" / f"fused-{version}.npz"
+
+
+def save_embeddings(project, version: str, cols: dict) -> None:
+    """Each question's fused embedding (first member, float16) for 'similar items': ``question_ids``
+    int64 [N], ``fused`` float16 [N, D]. Modalities with different widths keep the first's width."""
+    import os
+
+    parts = [f for f in cols.get("fused", []) if f is not None and len(f)]
+    if not parts:
+        return
+    widths = {p.shape[1] for p in parts}
+    if len(widths) > 1:  # image and cloud networks of different sizes: pad to the widest
+        d = max(widths)
+        parts = [np.pad(p, ((0, 0), (0, d - p.shape[1]))) for p in parts]
+    path = embeddings_path(project, version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, question_ids=np.asarray(cols["question_ids"], np.int64), fused=np.concatenate(parts).astype(np.float16))
+    os.replace(tmp, path)
+
+
 def mark_proposed(conn, version: str) -> None:
     """Questions nobody has answered yet, and that ``version`` has a proposal for, become 'proposed'."""
     from sqlalchemy import select, update
@@ -221,6 +252,7 @@ def score_pool(project, bundle: ModelBundle, *, snapshot: Snapshot | None = None
                                       device=device, cache=cache)
     yield Progress("saving", 0, 1, "writing predictions")
     n = write_predictions(project, bundle.version, bundle.encoders.answers.answers, cols)
+    save_embeddings(project, bundle.version, cols)
     if activate_proposals:
         with project.engine.begin() as conn:
             mark_proposed(conn, bundle.version)

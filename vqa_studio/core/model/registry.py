@@ -237,3 +237,31 @@ def load_version(project, version: str | None = None, map_location="cpu") -> Mod
 
 def kinds_of(bundle: ModelBundle) -> Iterable[ItemKind]:
     return bundle.nets.keys()
+
+
+def import_file(project, path: Path) -> ModelBundle:
+    """Register a model file from elsewhere (another project, a colleague) as a new version.
+
+    It is checked first (loads, fits its own vocabulary); its answers are what it can propose here.
+    """
+    import shutil
+
+    from sqlalchemy import insert
+
+    from ..store import schema as s
+    from ..store.db import utcnow
+
+    bundle = load_bundle(path)
+    with project.engine.begin() as conn:
+        run_id = conn.execute(insert(s.runs).values(kind="import", status="done", config={"file": str(path)},
+                                                    started_at=utcnow(), finished_at=utcnow())
+                              .returning(s.runs.c.id)).scalar_one()
+    bundle.parent = bundle.version
+    bundle.version = f"v{run_id}"
+    dst = project.models_dir / f"{bundle.version}.pt"
+    tmp = dst.with_name(dst.name + ".part")
+    shutil.copyfile(path, tmp)
+    os.replace(tmp, dst)
+    bundle.save(dst)  # re-saved so the file names its own version
+    register(project, bundle, dst, run_id, activate=False)
+    return bundle

@@ -37,7 +37,8 @@ class TrainingArgs:
     seed: int = 0
     val_fraction: float = 0.1  # held out of train when the project has no validation split
     replay_ratio: float = 1.0  # finetune: older labels replayed per new correction
-    finetune_lr_scale: float = 0.3
+    finetune_lr_scale: float = 0.5
+    finetune_min_steps: int = 120  # a handful of corrections still gets this many optimizer steps
     patience: int = 4  # epochs without validation improvement before stopping early
     distill: bool = False  # distil the ensemble into one student for fast inference
     distill_temperature: float = 2.0

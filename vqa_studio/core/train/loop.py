@@ -69,8 +69,11 @@ def evaluate_soft(net: VQANet, dataset: VQADataset, device: torch.device, precis
 def train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: TrainingArgs, device: torch.device,
               precision: Precision, *, seed: int, label: str = "", lr: float | None = None,
               epochs: int | None = None, teacher: list[VQANet] | None = None,
-              deadline: float | None = None) -> Generator[Progress, None, NetResult]:
+              deadline: float | None = None, focus: VQADataset | None = None) -> Generator[Progress, None, NetResult]:
     """Train ``net`` in place; keep the weights of the best validation epoch.
+
+    With ``focus`` (fine-tuning: the new corrections), an epoch is judged by the mean of its
+    validation accuracy and its accuracy on those items: learn the corrections without forgetting.
 
     With ``teacher`` (a list of trained members), the loss is knowledge distillation: ``alpha`` times
     the KL divergence to the teacher's softened mean prediction (temperature T, scaled by T^2), plus
@@ -142,9 +145,13 @@ def train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: Trai
         record = {"epoch": epoch, "member": label, "loss": run_loss / max(1, run_n),
                   "train_accuracy": run_acc / max(1, run_n), "val_accuracy": val_acc,
                   "seconds": time.perf_counter() - t_start}
+        if focus is not None and len(focus):
+            record["focus_accuracy"] = evaluate_soft(net, focus, device, precision)
         curves.append(record)
         yield Progress("epoch", epoch, epochs, f"{label}epoch {epoch}: val accuracy {val_acc:.3f}", dict(record))
         score = val_acc if not np.isnan(val_acc) else -record["loss"]
+        if "focus_accuracy" in record:
+            score = record["focus_accuracy"] if np.isnan(val_acc) else (val_acc + record["focus_accuracy"]) / 2
         if score > best_val:
             best_val, bad_epochs = score, 0
             best_state = copy.deepcopy(net.state_dict())

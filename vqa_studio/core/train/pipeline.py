@@ -217,10 +217,12 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
     if parent is not None:
         encoders = parent.encoders
         train_all, n_new = _finetune_questions(project, parent, train_all, args.replay_ratio, args.seed)
+        new_items = train_all[:n_new]
         if n_new == 0:
             raise VQAStudioError(f"no corrections since model {parent.version} was trained: nothing to fine-tune on")
         messages.append(f"fine-tuned {parent.version} on {n_new} new corrections + {len(train_all) - n_new} replayed labels")
     else:
+        new_items = []
         encoders = Encoders(*build_vocabs(snapshot, train_all, args.max_answers))
     outside = [qa for qa in train_all if encoders.answers.index(qa.answer or "") < 0]
     if outside:
@@ -268,8 +270,13 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
                 net = VQANet(config)
                 lr = args.lr
             label = f"{kind.value} member {m + 1}/{args.ensemble}: " if args.ensemble > 1 else f"{kind.value}: "
+            epochs, focus = args.epochs, None
+            if parent is not None:  # few corrections: still enough steps to learn them
+                per_epoch = max(1, math.ceil(train_ds.n_questions / args.batch_size))
+                epochs = max(epochs, math.ceil(args.finetune_min_steps / per_epoch))
+                focus = VQADataset([qa for qa in new_items if qa.kind is kind], media, encoders)
             result = yield from train_net(net, train_ds, val_ds, args, device, precision, seed=args.seed + m,
-                                          label=label, lr=lr, deadline=deadline)
+                                          label=label, lr=lr, epochs=epochs, deadline=deadline, focus=focus)
             curves.extend({**c, "kind": kind.value, "member_index": m} for c in result.curves)
             if result.stopped:
                 messages.append(f"{label}stopped after epoch {result.epochs_run}: {result.stopped}")

@@ -1,0 +1,230 @@
+"""Active learning simulated on labelled data: hide the labels of the training pool, reveal them
+batch by batch in the order a strategy asks for, retrain, and record test accuracy against the
+number of labels. Nothing is written to the project's database.
+
+Strategies: ``random``; any acquisition function by name (``entropy``, ``bald``, ``margin``,
+``variation_ratio``, ...) on MC-dropout samples of the current model (``scope`` head or full); and
+``ensemble`` (vote entropy of a deep ensemble of ``ensemble`` members trained from different seeds).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generator, Sequence
+
+import numpy as np
+import torch
+
+from ..data.dataset import QA, Encoders, MediaTensors, Snapshot, VQADataset, build_vocabs, hold_out_validation
+from ..data.vocab import vqa_accuracy
+from ..errors import VQAStudioError
+from ..model.net import ModelConfig, VQANet
+from ..model.registry import ModelBundle, NetSet
+from ..train.config import FP32, TrainingArgs
+from ..train.loop import train_net
+from ..types import ItemKind, Progress
+from ..uncertainty import acquisition, sampling
+
+ENSEMBLE = "ensemble"
+
+
+@dataclass
+class SimConfig:
+    strategy: str = "entropy"
+    initial: int = 200
+    batch: int = 200
+    rounds: int = 8
+    seed: int = 0
+    epochs: int = 6
+    min_steps: int = 150  # at least this many optimizer steps per round (small label sets need them)
+    mc_samples: int = 20
+    scope: str = "head"
+    ensemble: int = 3
+    warm_start: bool = True  # each round continues from the previous round's model
+    kind: ItemKind = ItemKind.IMAGE
+    train: TrainingArgs = field(default_factory=lambda: TrainingArgs(epochs=6, patience=100))
+
+    def label(self) -> str:
+        if self.strategy in ("random", ENSEMBLE):
+            return self.strategy
+        return f"{self.strategy} ({self.scope})" if self.scope != "head" else self.strategy
+
+
+@dataclass
+class SimResult:
+    strategy: str
+    points: list[tuple[int, float]]  # (labels, test accuracy)
+    full_accuracy: float | None = None
+    seconds: float = 0.0
+
+    def labels_to_reach(self, target: float) -> float | None:
+        """Labels needed to reach ``target`` accuracy (linear between rounds), None if never reached."""
+        prev = None
+        for n, acc in self.points:
+            if acc >= target:
+                if prev is None or prev[1] >= target:
+                    return float(n)
+                (n0, a0) = prev
+                return n0 + (target - a0) / (acc - a0) * (n - n0)
+            prev = (n, acc)
+        return None
+
+
+def _test_accuracy(nets: Sequence[VQANet], ds: VQADataset, encoders: Encoders, questions: dict[int, QA]) -> float:
+    from ..data.dataset import batches
+
+    answers = encoders.answers.answers
+    scores = []
+    with torch.inference_mode():
+        for batch in batches(ds, 256, shuffle=False):
+            probs = torch.stack([torch.softmax(n.eval()(batch)["logits"], -1) for n in nets]).mean(0)
+            for qid, idx in zip(batch["question_ids"].tolist(), probs.argmax(-1).tolist()):
+                scores.append(vqa_accuracy(answers[idx], questions[qid].label_answers()))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def _train(nets: list[VQANet] | None, config: ModelConfig, cfg: SimConfig, train_q: list[QA], val_ds: VQADataset | None,
+           media: MediaTensors, encoders: Encoders, n_members: int, round_: int) -> Generator[Progress, None, list[VQANet]]:
+    ds = VQADataset(train_q, media, encoders)
+    steps_per_epoch = max(1, math.ceil(ds.n_questions / cfg.train.batch_size))
+    epochs = max(cfg.epochs, math.ceil(cfg.min_steps / steps_per_epoch))
+    out = []
+    for m in range(n_members):
+        if nets is not None and cfg.warm_start:
+            net = nets[m]
+        else:
+            torch.manual_seed(cfg.seed * 100 + m * 7919 + round_)
+            net = VQANet(config)
+        res = yield from train_net(net, ds, val_ds, cfg.train, torch.device("cpu"), FP32,
+                                   seed=cfg.seed * 100 + round_ * 10 + m, epochs=epochs,
+                                   label=f"round {round_} member {m + 1}: " if n_members > 1 else f"round {round_}: ")
+        out.append(res.net)
+    return out
+
+
+def simulate(project, cfg: SimConfig, *, snapshot: Snapshot | None = None, media: MediaTensors | None = None,
+             full_accuracy: float | None = None) -> Generator[Progress, None, SimResult]:
+    t0 = time.perf_counter()
+    snapshot = snapshot or Snapshot.load(project)
+    pool = snapshot.labelled(["train"], cfg.kind)
+    test = snapshot.labelled(["test"], cfg.kind)
+    val = snapshot.labelled(["val"], cfg.kind)
+    if not val:
+        pool, val = hold_out_validation(pool, 0.1, cfg.seed)
+    if len(pool) < cfg.initial + cfg.batch or not test:
+        raise VQAStudioError(f"simulate needs labelled train (> {cfg.initial + cfg.batch}) and test questions; "
+                             f"the project has {len(pool)} and {len(test)}")
+    if cfg.strategy not in ("random", ENSEMBLE):
+        acquisition.get_acquisition(cfg.strategy)
+    encoders = Encoders(*build_vocabs(snapshot, pool, cfg.train.max_answers))
+    media = media or MediaTensors(snapshot, cfg.train.image_size, cfg.train.cloud_points, project.folder / "cache" / "media")
+    for done, total in media.load({qa.item_id for qa in pool + test + val}):
+        yield Progress("loading media", done, total, "decoding media")
+    config = ModelConfig(vocab_size=len(encoders.vocab), n_answers=len(encoders.answers),
+                         media_encoder=cfg.train.image_encoder if cfg.kind is ItemKind.IMAGE else cfg.train.cloud_encoder,
+                         question_encoder=cfg.train.question_encoder, classifier_dropout=cfg.train.classifier_dropout)
+    test_ds = VQADataset(test, media, encoders)
+    val_ds = VQADataset(val, media, encoders)
+    by_id = {qa.question_id: qa for qa in pool + test}
+    rng = np.random.default_rng(cfg.seed)
+    order = rng.permutation(len(pool))
+    labelled = set(int(i) for i in order[: cfg.initial])
+    n_members = cfg.ensemble if cfg.strategy == ENSEMBLE else 1
+    points: list[tuple[int, float]] = []
+    nets = None
+    for r in range(cfg.rounds + 1):
+        train_q = [pool[i] for i in sorted(labelled)]
+        nets = yield from _train(nets, config, cfg, train_q, val_ds, media, encoders, n_members, r)
+        acc = _test_accuracy(nets, test_ds, encoders, by_id)
+        points.append((len(labelled), acc))
+        yield Progress("simulate", r + 1, cfg.rounds + 1, f"{cfg.label()}: {len(labelled)} labels -> {acc * 100:.1f}%",
+                       {"labels": len(labelled), "accuracy": acc})
+        if r == cfg.rounds:
+            break
+        rest = [i for i in range(len(pool)) if i not in labelled]
+        k = min(cfg.batch, len(rest))
+        if cfg.strategy == "random":
+            pick = rng.choice(rest, k, replace=False)
+        else:
+            ds = VQADataset([pool[i] for i in rest], media, encoders, with_labels=False)
+            if cfg.strategy == ENSEMBLE:  # disagreement of the members' hard votes
+                probs = sampling.ensemble_probs(nets, _batches(ds))
+                qids = np.asarray([qa.question_id for group in ds.groups for qa in group], dtype=np.int64)
+                method = "vote_entropy"
+            else:
+                from .scoring import sample_probs
+
+                bundle = ModelBundle("sim", encoders, {cfg.kind: NetSet(cfg.kind, config.to_dict(), nets)})
+                probs, qids, _, _ = yield from sample_probs(bundle, cfg.kind, ds, T=cfg.mc_samples, scope=cfg.scope,
+                                                            seed=cfg.seed + r)
+                method = cfg.strategy
+            scores = acquisition.get_acquisition(method)(probs)
+            scores = scores + rng.random(len(scores)) * 1e-9  # ties broken at random, not by position
+            index_of = {pool[i].question_id: i for i in rest}
+            top = np.argsort(-scores, kind="stable")[:k]
+            pick = [index_of[int(q)] for q in qids[top]]
+        labelled.update(int(i) for i in pick)
+    return SimResult(cfg.label(), points, full_accuracy, time.perf_counter() - t0)
+
+
+def _batches(ds: VQADataset):
+    from ..data.dataset import batches
+
+    return list(batches(ds, 256, shuffle=False))
+
+
+def full_data_accuracy(project, cfg: SimConfig, *, snapshot: Snapshot | None = None, media: MediaTensors | None = None
+                       ) -> Generator[Progress, None, float]:
+    """Test accuracy of the same model trained the same way on every label of the pool."""
+    snapshot = snapshot or Snapshot.load(project)
+    pool = snapshot.labelled(["train"], cfg.kind)
+    val = snapshot.labelled(["val"], cfg.kind)
+    if not val:
+        pool, val = hold_out_validation(pool, 0.1, cfg.seed)
+    test = snapshot.labelled(["test"], cfg.kind)
+    encoders = Encoders(*build_vocabs(snapshot, pool, cfg.train.max_answers))
+    media = media or MediaTensors(snapshot, cfg.train.image_size, cfg.train.cloud_points, project.folder / "cache" / "media")
+    for done, total in media.load({qa.item_id for qa in pool + test + val}):
+        yield Progress("loading media", done, total, "decoding media")
+    config = ModelConfig(vocab_size=len(encoders.vocab), n_answers=len(encoders.answers),
+                         media_encoder=cfg.train.image_encoder, question_encoder=cfg.train.question_encoder,
+                         classifier_dropout=cfg.train.classifier_dropout)
+    full_cfg = SimConfig(**{**cfg.__dict__, "warm_start": False})
+    nets = yield from _train(None, config, full_cfg, pool, VQADataset(val, media, encoders), media, encoders, 1, 0)
+    return _test_accuracy(nets, VQADataset(test, media, encoders), encoders, {qa.question_id: qa for qa in pool + test})
+
+
+def write_csv(path: Path, results: Sequence[SimResult]) -> Path:
+    """Rows ``strategy,labels,accuracy``; rows of other strategies already in the file are kept."""
+    rows: list[tuple[str, int, float]] = []
+    names = {r.strategy for r in results}
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("strategy") not in names:
+                    rows.append((row["strategy"], int(row["labels"]), float(row["accuracy"])))
+    for r in results:
+        rows += [(r.strategy, n, acc) for n, acc in r.points]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["strategy", "labels", "accuracy"])
+        w.writerows(rows)
+    return path
+
+
+def plot_csv(csv_path: Path, png_path: Path, full_accuracy: float | None = None) -> Path:
+    from ..plotting import line_chart
+
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            xs, ys = series.setdefault(row["strategy"], ([], []))
+            xs.append(int(row["labels"]))
+            ys.append(float(row["accuracy"]) * 100)
+    hline = (0.9 * full_accuracy * 100, "90% of full data") if full_accuracy else None
+    return line_chart(png_path, series, title="Active learning: test accuracy vs labels", xlabel="labels",
+                      ylabel="VQA accuracy (%)", hline=hline)
