@@ -115,16 +115,17 @@ def questions_of_item(conn: Connection, item_id: int) -> list[Question]:
 def imported_answers(conn: Connection, question_id: int) -> list[dict[str, Any]]:
     """The answers that came with the import: [{answer, confidence, answer_id}], in their order."""
     row = conn.execute(
-        select(s.answers.c.answer, s.answers.c.confidence, s.answers.c.external_id)
+        select(s.answers.c.answer, s.answers.c.confidence, s.answers.c.external_id, s.answers.c.answer_list)
         .where(s.answers.c.question_id == question_id, s.answers.c.source == "import")
         .order_by(s.answers.c.id)
     ).all()
-    return [decoded for r in row for decoded in decode_answer_row(r.answer, r.confidence, r.external_id)]
+    return [decoded for r in row for decoded in decode_answer_row(r.answer, r.confidence, r.external_id, r.answer_list)]
 
 
 def imported_answers_many(conn: Connection, question_ids: Sequence[int] | None = None) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
-    stmt = select(s.answers.c.question_id, s.answers.c.answer, s.answers.c.confidence, s.answers.c.external_id).where(
+    stmt = select(s.answers.c.question_id, s.answers.c.answer, s.answers.c.confidence, s.answers.c.external_id,
+                  s.answers.c.answer_list).where(
         s.answers.c.source == "import"
     ).order_by(s.answers.c.id)
     if question_ids is None:
@@ -132,25 +133,26 @@ def imported_answers_many(conn: Connection, question_ids: Sequence[int] | None =
     else:
         rows = (r for chunk in _chunks(list(question_ids), 900) for r in conn.execute(stmt.where(s.answers.c.question_id.in_(chunk))))
     for r in rows:
-        out.setdefault(r.question_id, []).extend(decode_answer_row(r.answer, r.confidence, r.external_id))
+        out.setdefault(r.question_id, []).extend(decode_answer_row(r.answer, r.confidence, r.external_id, r.answer_list))
     return out
 
 
 # An import's answers (VQA v2: ten per question) are stored as ONE row per question: `answer` holds the
-# representative (majority) answer, `confidence` a JSON list of [answer, confidence, answer_id] triples.
-# One row instead of ten keeps a 100,000-question import within seconds. A row whose confidence is not
-# a JSON list is a single answer with that confidence.
+# representative (majority) answer, `answer_list` the [answer, confidence, answer_id] triples. One row
+# instead of ten keeps a 100,000-question import within seconds. A single answer fills the plain columns.
 
 def encode_answer_rows(answers: Sequence[tuple[str, str | None, int | None]], representative: str) -> dict[str, Any]:
     if len(answers) == 1:
         a, conf, aid = answers[0]
-        return {"answer": a, "confidence": conf, "external_id": None if aid is None else str(aid)}
-    return {"answer": representative, "confidence": json.dumps([list(t) for t in answers]), "external_id": None}
+        return {"answer": a, "confidence": conf, "external_id": None if aid is None else str(aid), "answer_list": None}
+    return {"answer": representative, "confidence": None, "external_id": None,
+            "answer_list": [list(t) for t in answers]}
 
 
-def decode_answer_row(answer: str, confidence: str | None, external_id: str | None) -> list[dict[str, Any]]:
-    if confidence and confidence.startswith("["):
-        return [{"answer": a, "confidence": c, "answer_id": i} for a, c, i in json.loads(confidence)]
+def decode_answer_row(answer: str, confidence: str | None, external_id: str | None,
+                      answer_list: list | None = None) -> list[dict[str, Any]]:
+    if answer_list:
+        return [{"answer": a, "confidence": c, "answer_id": i} for a, c, i in answer_list]
     aid = int(external_id) if external_id and external_id.isdigit() else None
     return [{"answer": answer, "confidence": confidence, "answer_id": aid}]
 

@@ -90,6 +90,8 @@ answers = Table(
     Column("annotator", String(64), nullable=True),
     Column("confidence", String(8), nullable=True),
     Column("external_id", String(64), nullable=True),
+    # an import's several answers (VQA v2: ten) in one row: [[answer, confidence, answer_id], ...]
+    Column("answer_list", JSON, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Index("ix_answers_question_id", "question_id"),
 )

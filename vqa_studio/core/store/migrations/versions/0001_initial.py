@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("annotator", sa.String(64), nullable=True),
         sa.Column("confidence", sa.String(8), nullable=True),
         sa.Column("external_id", sa.String(64), nullable=True),
+        sa.Column("answer_list", sa.JSON, nullable=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_answers"),
         sa.ForeignKeyConstraint(
