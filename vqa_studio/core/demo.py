@@ -55,8 +55,30 @@ def shapes2d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: 
             )
 
 
+def scenes3d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: float = 1.0,
+                     n_points: int = 8192) -> Iterator[Record]:
+    """Write the 3D demo point clouds into ``folder``; one Record per question (as ``shapes2d_records``).
+    The ground-truth cuboids go into the item's metadata (``cuboids``: centre, size, yaw, label)."""
+    from .synth import scenes3d
+
+    rng = np.random.default_rng(seed + 2)
+    for path, scene in scenes3d.write_dataset(folder, n_scenes, seed=seed, n_points=n_points):
+        show = scene.split != "train" or rng.random() < labelled_fraction
+        boxes = [{"label": c.label, "center": [c.cx, c.cy, c.cz], "size": [c.length, c.width, c.height], "yaw": c.yaw}
+                 for c in scene.cuboids]
+        for k, qa in enumerate(scene.questions):
+            yield Record(
+                media_path=Path(path).resolve(), question=qa.question, split=scene.split,
+                answers=(RecordAnswer(qa.answer),) if show else (), answer=qa.answer if show else None,
+                question_id=str(1_000_000 + scene.index * 100 + k), media_id=str(1_000_000 + scene.index),
+                answer_type=qa.answer_type, item_meta={"generator": "scenes3d", "cuboids": boxes},
+                question_meta={"family": qa.family, "generator": "scenes3d", "demo_answer": qa.answer},
+                where=f"3D scene {scene.index} question {k}", source="scenes3d",
+            )
+
+
 def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0, labelled_fraction: float = 1.0,
-               train: bool = False, train_args=None) -> Generator[Progress, None, DemoResult]:
+               train: bool = False, train_args=None, n_scenes_3d: int = 0) -> Generator[Progress, None, DemoResult]:
     """Create the demo project in ``folder`` (or open it if it is already there).
 
     With ``train``, a first model is trained on the labelled seed and scores the pool, so the demo
@@ -77,12 +99,15 @@ def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0, labelled_fract
     try:
         yield Progress("generating", 0, n_scenes, f"drawing {n_scenes} scenes")
         records = list(shapes2d_records(project.media_dir / "shapes2d", n_scenes, seed, labelled_fraction))
+        if n_scenes_3d:
+            yield Progress("generating", n_scenes, n_scenes, f"sampling {n_scenes_3d} 3D scenes")
+            records += list(scenes3d_records(project.media_dir / "scenes3d", n_scenes_3d, seed, labelled_fraction))
         yield Progress("generating", n_scenes, n_scenes, f"{len(records)} questions")
         report = yield from project.import_records(records)
         result.n_questions = report.questions_added
         n_hidden = sum(1 for r in records if r.answer is None)
-        result.steps.append(f"generated {n_scenes} 2D scenes with {report.questions_added} questions (seed {seed}); "
-                            f"{n_hidden} training questions left for review")
+        result.steps.append(f"generated {n_scenes} 2D scenes and {n_scenes_3d} 3D scenes with "
+                            f"{report.questions_added} questions (seed {seed}); {n_hidden} training questions left for review")
         if train:
             from .train.config import TrainingArgs
             from .train.pipeline import run_training
