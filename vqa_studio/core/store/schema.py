@@ -202,7 +202,7 @@ cuboid_edits = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("cuboid_id", Integer, ForeignKey("cuboids.id", ondelete="CASCADE"), nullable=False),
-    Column("action", String(16), nullable=False),  # create | update | delete | undo
+    Column("action", String(16), nullable=False),  # create | update | delete | undo | redo | link
     Column("before", JSON, nullable=True),
     Column("after", JSON, nullable=True),
     Column("annotator", String(64), nullable=False),
