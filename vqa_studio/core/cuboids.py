@@ -562,12 +562,12 @@ class LinkCuboids(CuboidCommand):
 
 # --- the 3D demo ------------------------------------------------------------------------------------------
 
-def _counted(scene: "Scene3D", family: str, question: str) -> list[int] | None:
+def counted_objects(scene: "Scene3D", family: str, question: str) -> list[int] | None:
     """Indices of the objects a counting question counts, or None for other questions."""
     from .synth import scenes3d
 
     if family == "count_shape":
-        for shape, plural in getattr(scenes3d, "_PLURAL", {}).items():
+        for shape, plural in scenes3d.PLURAL.items():
             if f" {plural} " in f" {question} ":
                 return [i for i, o in enumerate(scene.objects) if o.shape == shape]
     if family == "count_color":
@@ -592,7 +592,7 @@ def add_demo_scene(project: "Project", path: str | Path, scene: "Scene3D", *, wi
         if qid is None:
             qid = project.add_question(item_id, qa.question, answers=[qa.answer] if with_answers else [],
                                        answer_type=qa.answer_type)
-            counted = _counted(scene, qa.family, qa.question)
+            counted = counted_objects(scene, qa.family, qa.question)
             if counted is not None and len(stored) == len(scene.objects):
                 link(project, qid, [stored[i].id for i in counted])
         qids.append(qid)

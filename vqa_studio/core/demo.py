@@ -56,13 +56,16 @@ def shapes2d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: 
 
 
 def scenes3d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: float = 1.0,
-                     n_points: int = 8192) -> Iterator[Record]:
+                     n_points: int = 8192, scenes_out: list | None = None) -> Iterator[Record]:
     """Write the 3D demo point clouds into ``folder``; one Record per question (as ``shapes2d_records``).
-    The ground-truth cuboids go into the item's metadata (``cuboids``: centre, size, yaw, label)."""
+    The ground-truth cuboids also go into the item's metadata (``cuboids``: centre, size, yaw, label);
+    ``scenes_out`` collects the (path, scene) pairs."""
     from .synth import scenes3d
 
     rng = np.random.default_rng(seed + 2)
     for path, scene in scenes3d.write_dataset(folder, n_scenes, seed=seed, n_points=n_points):
+        if scenes_out is not None:
+            scenes_out.append((path, scene))
         show = scene.split != "train" or rng.random() < labelled_fraction
         boxes = [{"label": c.label, "center": [c.cx, c.cy, c.cz], "size": [c.length, c.width, c.height], "yaw": c.yaw}
                  for c in scene.cuboids]
@@ -75,6 +78,25 @@ def scenes3d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: 
                 question_meta={"family": qa.family, "generator": "scenes3d", "demo_answer": qa.answer},
                 where=f"3D scene {scene.index} question {k}", source="scenes3d",
             )
+
+
+def _add_cuboids(project: Project, scenes: list) -> None:
+    """Each 3D scene's ground-truth cuboids, and each counting question linked to what it counts."""
+    from sqlalchemy import select
+
+    from . import cuboids
+    from .store import schema as s
+
+    with project.engine.connect() as conn:
+        item_of = {uri: iid for iid, uri in conn.execute(select(s.items.c.id, s.items.c.uri))}
+    for path, scene in scenes:
+        item_id = item_of[project.uri_for(Path(path).resolve())]
+        stored = cuboids.import_cuboids(project, item_id, scene.cuboids, replace=True)
+        by_text = {q.text: q.id for q in project.questions_of_item(item_id)}
+        for qa in scene.questions:
+            counted = cuboids.counted_objects(scene, qa.family, qa.question)
+            if counted is not None and qa.question in by_text:
+                cuboids.link(project, by_text[qa.question], [stored[i].id for i in counted])
 
 
 def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0, labelled_fraction: float = 1.0,
@@ -99,11 +121,16 @@ def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0, labelled_fract
     try:
         yield Progress("generating", 0, n_scenes, f"drawing {n_scenes} scenes")
         records = list(shapes2d_records(project.media_dir / "shapes2d", n_scenes, seed, labelled_fraction))
+        scenes3d: list = []
         if n_scenes_3d:
             yield Progress("generating", n_scenes, n_scenes, f"sampling {n_scenes_3d} 3D scenes")
-            records += list(scenes3d_records(project.media_dir / "scenes3d", n_scenes_3d, seed, labelled_fraction))
+            records += list(scenes3d_records(project.media_dir / "scenes3d", n_scenes_3d, seed, labelled_fraction,
+                                             scenes_out=scenes3d))
         yield Progress("generating", n_scenes, n_scenes, f"{len(records)} questions")
         report = yield from project.import_records(records)
+        if scenes3d:
+            yield Progress("cuboids", 0, len(scenes3d), "ground-truth cuboids of the 3D scenes")
+            _add_cuboids(project, scenes3d)
         result.n_questions = report.questions_added
         n_hidden = sum(1 for r in records if r.answer is None)
         result.steps.append(f"generated {n_scenes} 2D scenes and {n_scenes_3d} 3D scenes with "

@@ -83,7 +83,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "other": ("color", "shape", "size"),
 }
 
-_PLURAL = {"box": "boxes", "sphere": "spheres", "cylinder": "cylinders", "cone": "cones", "torus": "tori"}
+PLURAL = {"box": "boxes", "sphere": "spheres", "cylinder": "cylinders", "cone": "cones", "torus": "tori"}
 _TORUS_TUBE = 0.3  # tube radius / outer radius
 _ZERO_COUNT_P = 0.2  # counting questions: chance to ask about something that may be absent
 _FAMILY_ORDER = ("count_shape", "count_color", "color", "shape", "size", "exist")
@@ -193,7 +193,7 @@ def _question(family: str, objects: list[Object3D], rng: np.random.Generator) ->
 
     if family == "count_shape":
         shape = pick(SHAPES) if rng.random() < _ZERO_COUNT_P else pick(shapes)
-        return QA(f"How many {_PLURAL[shape]} are there?", str(shapes.count(shape)), "number", family)
+        return QA(f"How many {PLURAL[shape]} are there?", str(shapes.count(shape)), "number", family)
     if family == "count_color":
         color = pick(tuple(COLORS)) if rng.random() < _ZERO_COUNT_P else pick(colors)
         return QA(f"How many {color} things are there?", str(colors.count(color)), "number", family)
