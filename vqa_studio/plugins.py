@@ -77,12 +77,12 @@ class PluginRegistry:
             from .core.uncertainty import acquisition
 
             for name, fn in self.acquisitions.items():
-                acquisition.register_acquisition(name, _lazy(fn))
+                acquisition.register_acquisition(name, _lazy(fn), replace=True)
         if self.media_encoders:
             from .core.model import encoders
 
             for name, factory in self.media_encoders.items():
-                encoders.register_media_encoder(name, _lazy(factory))
+                encoders.register_media_encoder(name, _lazy(factory), replace=True)
 
 
 def _lazy(target: str | Callable) -> Callable:

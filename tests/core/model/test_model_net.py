@@ -1,0 +1,227 @@
+"""VQANet: shapes, media sharing, attention, heads, checkpoint config, loss."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from vqa_studio.core.errors import CheckpointError
+from vqa_studio.core.model.net import (
+    ModelConfig,
+    VQANet,
+    arch_signature,
+    count_parameters,
+    describe_arch_mismatch,
+    vqa_loss,
+)
+
+V, C = 40, 12
+
+
+def small(**kw) -> ModelConfig:
+    base = dict(vocab_size=V, n_answers=C, region_dim=32, hidden_dim=32, word_dim=16, fusion_rank=24,
+                classifier_hidden=48, media_options={"width": 8})
+    if kw.get("media_encoder") == "pointnet":
+        base["media_options"] = {"n_regions": 16, "n_neighbours": 8}
+    base.update(kw)
+    return ModelConfig(**base)
+
+
+def make_batch(b=6, u=3, kind="image", seed=0, points=128):
+    g = torch.Generator().manual_seed(seed)
+    media = torch.rand(u, 3, 64, 64, generator=g) if kind == "image" else torch.rand(u, points, 6, generator=g)
+    lengths = torch.randint(1, 8, (b,), generator=g)
+    tokens = torch.randint(2, V, (b, 8), generator=g)
+    tokens[torch.arange(8)[None, :] >= lengths[:, None]] = 0
+    return {"media": media, "media_index": torch.arange(b) % u, "tokens": tokens, "lengths": lengths,
+            "labels": torch.randint(-1, C, (b,), generator=g)}
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.mark.parametrize(
+    "cfg, kind",
+    [
+        (dict(), "image"),
+        (dict(media_encoder="mobilenet_grid"), "image"),
+        (dict(media_encoder="pointnet"), "cloud"),
+        (dict(question_encoder="transformer"), "image"),
+        (dict(media_encoder="pointnet", question_encoder="transformer", glimpses=3), "cloud"),
+    ],
+)
+def test_forward_shapes_are_the_same_for_images_and_clouds(cfg, kind):
+    net = VQANet(small(**cfg)).eval()
+    batch = make_batch(kind=kind)
+    out = net(batch)
+    k = 64 if kind == "image" else 16
+    g = cfg.get("glimpses", 2)
+    assert out["logits"].shape == (6, C)
+    assert out["fused"].shape == (6, 32)
+    assert out["attention"].shape == (6, g, k)
+    assert out["centres"].shape == (6, k, 2 if kind == "image" else 3)
+    assert torch.allclose(out["attention"].sum(-1), torch.ones(6, g), atol=1e-5)
+    assert (out["attention"] >= 0).all()
+    assert net.modality == kind
+
+
+@pytest.mark.parametrize("kind", ["image", "cloud"])
+def test_shared_media_equals_duplicated_media(kind):
+    net = VQANet(small(media_encoder="pointnet" if kind == "cloud" else "cnn_grid")).eval()
+    batch = make_batch(b=7, u=3, kind=kind)
+    dup = dict(batch, media=batch["media"][batch["media_index"]], media_index=torch.arange(7))
+    with torch.no_grad():
+        a, b = net(batch), net(dup)
+    for key in ("logits", "attention", "fused", "centres"):
+        assert torch.allclose(a[key], b[key], atol=1e-5), key
+    nodix = {k: v for k, v in dup.items() if k != "media_index"}
+    with torch.no_grad():
+        assert torch.allclose(net(nodix)["logits"], a["logits"], atol=1e-5)
+
+
+def test_bad_media_index_is_refused():
+    net = VQANet(small()).eval()
+    batch = make_batch()
+    with pytest.raises(ValueError, match="out of range"):
+        net(dict(batch, media_index=torch.tensor([0, 1, 2, 3, 0, 0])))
+    with pytest.raises(ValueError, match="one medium per question"):
+        net({k: v for k, v in batch.items() if k != "media_index"})
+
+
+def test_split_api_matches_forward():
+    net = VQANet(small()).eval()
+    batch = make_batch()
+    with torch.no_grad():
+        enc = net.encode(batch)
+        out = net(batch)
+        assert torch.allclose(net.head(enc.fused), out["logits"])
+        s = net.head_samples(enc.fused, T=5)
+    assert s.shape == (6, 5, C)
+
+
+def test_training_step_reaches_every_parameter():
+    net = VQANet(small(question_encoder="transformer")).train()
+    batch = make_batch(b=8, u=4)
+    batch["labels"] = torch.randint(0, C, (8,))
+    loss = vqa_loss(net(batch)["logits"], batch)
+    loss.backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None]
+    assert not missing, missing
+
+
+def test_multihead_ensemble():
+    net = VQANet(small(n_heads=3)).eval()
+    batch = make_batch()
+    with torch.no_grad():
+        out = net(batch)
+        fused = out["fused"]
+        heads = net.heads(fused)
+        assert heads.shape == (6, C, 3)
+        assert torch.allclose(out["head_logits"], heads)
+        assert torch.allclose(net.head(fused, 1), heads[..., 1], atol=1e-6)
+        mean_p = torch.softmax(heads, dim=1).mean(-1)
+        assert torch.allclose(torch.softmax(net.head(fused), -1), mean_p, atol=1e-6)
+        assert torch.allclose(torch.softmax(out["logits"], -1), mean_p, atol=1e-6)
+        assert net.head_samples(fused, T=4).shape == (6, 12, C)
+        assert net.head_samples(fused, T=4, head_index=2).shape == (6, 4, C)
+    # the heads start different (independent init)
+    assert not torch.allclose(heads[..., 0], heads[..., 1])
+    with pytest.raises(IndexError):
+        net.head(fused, 3)
+
+
+def test_checkpoint_round_trip_and_signature():
+    net = VQANet(small(question_encoder="transformer", media_options={"width": 8, "grid": 4})).eval()
+    saved = json.loads(json.dumps(net.config_dict()))
+    state = net.state_dict()
+    rebuilt = VQANet.from_config(saved)
+    rebuilt.load_checkpoint_state(state, saved)
+    rebuilt.eval()
+    batch = make_batch()
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(batch)["logits"], net(batch)["logits"])
+    assert rebuilt.arch_signature() == net.arch_signature() == saved["arch_signature"]
+    assert rebuilt.config == net.config
+    # dropout is configuration, not architecture
+    assert arch_signature(dict(saved, classifier_dropout=0.0)) == saved["arch_signature"]
+    assert describe_arch_mismatch(dict(saved, fusion_dropout=0.5), net.config_dict()) is None
+
+
+def test_arch_mismatch_is_explained():
+    net = VQANet(small())
+    saved = net.config_dict()
+    other = VQANet(small(n_answers=C + 3, glimpses=3))
+    assert other.arch_signature() != net.arch_signature()
+    with pytest.raises(CheckpointError) as e:
+        other.load_checkpoint_state(net.state_dict(), saved)
+    assert "n_answers: 12 (checkpoint) vs 15" in str(e.value) and "glimpses" in str(e.value)
+    assert "vocab_size" not in str(e.value)
+    # a config that claims to fit but weights that do not: still a CheckpointError
+    with pytest.raises(CheckpointError, match="weights do not fit"):
+        other.load_checkpoint_state(net.state_dict(), other.config_dict())
+    with pytest.raises(CheckpointError, match="code version"):
+        VQANet.from_config(dict(saved, arch_version=999))
+    with pytest.raises(CheckpointError, match="newer"):
+        VQANet.from_config(dict(saved, shiny_new_field=1))
+    with pytest.raises(CheckpointError, match="unknown media encoder"):
+        VQANet.from_config(dict(saved, media_encoder="not_installed"))
+    with pytest.raises(CheckpointError, match="positive int"):
+        VQANet.from_config(dict(saved, glimpses=0))
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="classifier_dropout"):
+        ModelConfig(classifier_dropout=1.0)
+    with pytest.raises(ValueError, match="n_heads"):
+        ModelConfig(n_heads=0)
+    assert ModelConfig(media_options={"widths": (32, 64)}).media_options == {"widths": [32, 64]}
+
+
+def test_default_image_model_size():
+    n = count_parameters(VQANet(ModelConfig(vocab_size=1000, n_answers=100)))
+    assert 200_000 <= n <= 600_000, n
+
+
+def test_vqa_loss_ignores_unknown_answers_and_takes_soft_labels():
+    logits = torch.randn(4, C, requires_grad=True)
+    labels = torch.tensor([1, -1, 3, -1])
+    loss = vqa_loss(logits, {"labels": labels})
+    ref = torch.nn.functional.cross_entropy(logits[[0, 2]], labels[[0, 2]])
+    assert torch.allclose(loss, ref)
+    none = vqa_loss(logits, {"labels": torch.full((4,), -1)})
+    assert none.item() == 0.0 and none.requires_grad
+    soft = torch.zeros(4, C)
+    soft[0, 1] = 1.0
+    soft[2, 3] = 0.3  # normalised: same as a hard label
+    assert torch.allclose(vqa_loss(logits, {"soft_labels": soft, "labels": labels}), ref)
+    heads = torch.randn(4, C, 3)
+    per = sum(torch.nn.functional.cross_entropy(heads[[0, 2], :, h], labels[[0, 2]]) for h in range(3))
+    assert torch.allclose(vqa_loss(heads, {"labels": labels}), per)
+
+
+def test_head_samples_are_unbiased_dropout():
+    """E[dropout(h) W2] = h W2: the mean of many MC logits is the eval-mode logits."""
+    net = VQANet(small(classifier_dropout=0.3)).eval()
+    fused = torch.randn(4, 32)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        s = net.head_samples(fused, T=4000, generator=g)  # [4, 4000, C]
+        ref = net.head(fused)
+        h = torch.nn.functional.silu(fused @ net.classifier.w1[0] + net.classifier.b1[0])
+    assert torch.allclose(s.mean(1), ref, atol=0.02)
+    assert not torch.allclose(s[:, 0], s[:, 1])
+    # with W2 = identity the samples show the masks: a share p of units is 0, the rest h / (1 - p)
+    from vqa_studio.core.model.net import MultiHeadClassifier
+
+    clf = MultiHeadClassifier(32, 16, 16, dropout=0.3)
+    with torch.no_grad():
+        clf.w2.copy_(torch.eye(16)[None])
+        clf.b2.zero_()
+        h = torch.nn.functional.silu(fused @ clf.w1[0] + clf.b1[0])  # [4, 16]
+        out = clf.sample(fused, T=2000, generator=g)[0]  # [4, 2000, 16]
+    dropped = out == 0
+    assert abs(dropped.float().mean().item() - 0.3) < 0.01
+    assert torch.allclose(out[~dropped], (h[:, None, :].expand_as(out) / 0.7)[~dropped], atol=1e-5)
