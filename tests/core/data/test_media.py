@@ -67,3 +67,19 @@ def test_kind_of():
     assert media.kind_of("a.PNG") is ItemKind.IMAGE
     assert media.kind_of("scan.laz") is ItemKind.CLOUD
     assert media.kind_of("x.txt") is None
+
+
+def test_a_damaged_byte_inside_a_png_is_caught(tmp_path):
+    p = write_png(tmp_path / "a.png", size=40)
+    data = bytearray(p.read_bytes())
+    idat = data.index(b"IDAT")
+    data[idat + 10] ^= 0x55  # one bit pattern flipped inside the compressed image data
+    p.write_bytes(bytes(data))
+    with pytest.raises(BadInputError, match="corrupt PNG image.*IDAT"):
+        media.probe(p)
+    assert media.probe(write_png(tmp_path / "ok.png", size=40)).width == 40
+
+
+def test_full_verification_decodes(tmp_path):
+    p = write_png(tmp_path / "a.png", size=24)
+    assert media.probe(p, verify="full").height == 24

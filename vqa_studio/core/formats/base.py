@@ -26,9 +26,13 @@ class RecordAnswer(NamedTuple):
     answer_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Record:
-    """One question about one media file (an image or a point cloud), with its answers if known."""
+    """One question about one media file (an image or a point cloud), with its answers if known.
+
+    ``answers`` holds ``RecordAnswer``s or plain ``(answer, confidence, answer_id)`` tuples (readers
+    of big files use plain tuples: a 100,000-question import makes a million of them).
+    """
 
     media_path: Path  # absolute path of the image / point cloud
     question: str | None  # None: the item alone (a plain folder of images)
@@ -89,7 +93,7 @@ def load_json(path: Path) -> Any:
     if not data.strip():
         raise BadInputError(path, "the file is empty")
     try:
-        return json.loads(data)
+        return _loads(data)
     except UnicodeDecodeError as exc:
         raise BadInputError(path, f"not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -97,6 +101,21 @@ def load_json(path: Path) -> Any:
         at_end = exc.pos >= len(data.rstrip()) or exc.msg.startswith("Unterminated string")
         what = "truncated JSON (the file ends before the data is complete)" if at_end else "broken JSON"
         raise BadInputError(path, f"{what}: {exc.msg}", f"line {exc.lineno} column {exc.colno}") from None
+
+
+def _loads(data: bytes) -> Any:
+    """orjson where installed (about twice as fast on big annotation files), else the standard json.
+    orjson's errors are turned into the standard ``JSONDecodeError`` so messages stay the same."""
+    import json
+
+    try:
+        import orjson
+    except ImportError:
+        return json.loads(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)  # re-parse for the standard message with line and column
 
 
 def require(obj: Any, key: str, kind: type | tuple[type, ...], path: Path, where: str) -> Any:

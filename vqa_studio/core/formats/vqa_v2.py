@@ -100,40 +100,44 @@ def read(questions_path: str | Path, annotations_path: str | Path | None = None,
             qid = require(ann, "question_id", int, apath, where)
             anns[qid] = (k, ann)
 
+    source = str(qpath)
     for k, q in enumerate(questions):
-        where = f"questions[{k}]"
         try:
-            qid = require(q, "question_id", int, qpath, where)
-            where = f"questions[{k}] (question_id {qid})"
-            image_id = require(q, "image_id", int, qpath, where)
-            text = require(q, "question", str, qpath, where).strip()
+            # fast path: a well-formed question is checked with plain type tests; anything else goes
+            # through ``require``, which names the record, the field and the problem
+            if type(q) is dict and type(q.get("question_id")) is int and type(q.get("image_id")) is int \
+                    and type(q.get("question")) is str:
+                qid, image_id, text = q["question_id"], q["image_id"], q["question"]
+            else:
+                qid = require(q, "question_id", int, qpath, f"questions[{k}]")
+                where = f"questions[{k}] (question_id {qid})"
+                image_id = require(q, "image_id", int, qpath, where)
+                text = require(q, "question", str, qpath, where)
+            text = " ".join(text.split())
             if not text:
-                raise BadInputError(qpath, "the question is empty", where)
+                raise BadInputError(qpath, "the question is empty", f"questions[{k}] (question_id {qid})")
             image, tried = finder.find(image_id)
             if image is None:
                 raise BadInputError(qpath, f"image not found for image_id {image_id} "
-                                           f"(looked in {images} for {', '.join(tried)})", where)
-            answers: list[RecordAnswer] = []
+                                           f"(looked in {images} for {', '.join(tried)})",
+                                    f"questions[{k}] (question_id {qid})")
+            answers: list = []
             answer = qtype = atype = None
-            if qid in anns:
-                ak, ann = anns[qid]
+            hit = anns.get(qid)
+            if hit is not None:
+                ak, ann = hit
                 awhere = f"annotations[{ak}] (question_id {qid})"
                 answers = _read_answers(ann, apath, awhere)
                 answer = ann.get("multiple_choice_answer")
-                if answer is not None and not isinstance(answer, str):
-                    raise BadInputError(apath, f"field 'multiple_choice_answer' should be a string, found {answer!r:.40}", awhere)
-                for key in ("question_type", "answer_type"):
-                    if key in ann and not isinstance(ann[key], str):
-                        raise BadInputError(apath, f"field '{key}' should be a string, found {ann[key]!r:.40}", awhere)
                 qtype, atype = ann.get("question_type"), ann.get("answer_type")
+                for key, value in (("multiple_choice_answer", answer), ("question_type", qtype), ("answer_type", atype)):
+                    if value is not None and type(value) is not str:
+                        raise BadInputError(apath, f"field '{key}' should be a string, found {value!r:.40}", awhere)
                 if ann.get("image_id", image_id) != image_id:
                     raise BadInputError(apath, f"image_id {ann.get('image_id')} differs from the questions file's "
                                                f"{image_id}", awhere)
-            yield Record(
-                media_path=image, question=" ".join(text.split()), split=split, answers=tuple(answers),
-                answer=answer, question_id=str(qid), media_id=str(image_id), question_type=qtype,
-                answer_type=atype, where=where, source=str(qpath),
-            )
+            yield Record(image, text, split, answers, answer, str(qid), str(image_id), qtype, atype,
+                         where=f"questions[{k}] (question_id {qid})", source=source)
         except BadInputError as exc:
             yield BadRecord(exc)
 
@@ -145,7 +149,7 @@ def _read_answers(ann: dict, path: Path, where: str) -> list[RecordAnswer]:
         confs = [a.get("answer_confidence") for a in raw]
         ids = [a.get("answer_id") for a in raw]
         if set(map(type, texts)) <= _STR and set(map(type, confs)) <= _STR_NONE and set(map(type, ids)) <= _INT_NONE:
-            return list(map(RecordAnswer._make, zip(texts, confs, ids)))
+            return list(zip(texts, confs, ids))
     except (TypeError, KeyError, AttributeError):
         pass
     out = []

@@ -145,8 +145,7 @@ def encode_answer_rows(answers: Sequence[tuple[str, str | None, int | None]], re
     if len(answers) == 1:
         a, conf, aid = answers[0]
         return {"answer": a, "confidence": conf, "external_id": None if aid is None else str(aid), "answer_list": None}
-    return {"answer": representative, "confidence": None, "external_id": None,
-            "answer_list": [list(t) for t in answers]}
+    return {"answer": representative, "confidence": None, "external_id": None, "answer_list": list(answers)}
 
 
 def decode_answer_row(answer: str, confidence: str | None, external_id: str | None,
