@@ -184,9 +184,10 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict)
     score_rows = []
     for r, qid in enumerate(qids.tolist()):
         row_scores = {n: float(scores[n][r]) for n in names}
+        top = [answers[i] for i in top_idx[r].tolist()]
         pred_rows.append({
-            "question_id": qid, "model_version": version,
-            "answers": [answers[i] for i in top_idx[r].tolist()], "probs": [round(float(x), 6) for x in top_p[r]],
+            "question_id": qid, "model_version": version, "answer": top[0], "confidence": float(top_p[r][0]),
+            "answers": top, "probs": [round(float(x), 6) for x in top_p[r]],
             "scores": row_scores, "in_vocab": True,
             "attention": codec.encode_array(np.asarray(att_rows[r], dtype=np.float16)),
             "votes": codec.encode_array(np.asarray(vote_rows[r], dtype=np.int16)),

@@ -305,6 +305,10 @@ def queue_ids(conn: Connection, order_by: str, filt: QueueFilter, version: str |
     return ids
 
 
+_KINDS = {k.value: k for k in ItemKind}
+_STATUSES = {st.value: st for st in Status}
+
+
 def queue_count(conn: Connection, filt: QueueFilter) -> int:
     q, i = s.questions, s.items
     stmt = select(func.count()).select_from(q.join(i, i.c.id == q.c.item_id))
@@ -322,7 +326,7 @@ def queue_rows(conn: Connection, question_ids: Sequence[int], version: str | Non
     for chunk in _chunks(list(question_ids), 900):
         if version:
             stmt = (
-                select(*cols, p.c.answers, p.c.probs, ps.c.value)
+                select(*cols, p.c.answer.label("proposed"), p.c.confidence, ps.c.value)
                 .select_from(
                     q.join(i, i.c.id == q.c.item_id)
                     .outerjoin(p, and_(p.c.question_id == q.c.id, p.c.model_version == version))
@@ -331,16 +335,14 @@ def queue_rows(conn: Connection, question_ids: Sequence[int], version: str | Non
                 .where(q.c.id.in_(chunk))
             )
         else:
-            stmt = select(*cols, literal_column("NULL").label("answers"), literal_column("NULL").label("probs"),
+            stmt = select(*cols, literal_column("NULL").label("proposed"), literal_column("NULL").label("confidence"),
                           literal_column("NULL").label("value")).select_from(q.join(i, i.c.id == q.c.item_id)).where(q.c.id.in_(chunk))
-        for r in conn.execute(stmt):
-            answers = r.answers if isinstance(r.answers, list) else (json.loads(r.answers) if r.answers else None)
-            probs = r.probs if isinstance(r.probs, list) else (json.loads(r.probs) if r.probs else None)
-            by_id[r.id] = QueueRow(
-                question_id=r.id, item_id=r.item_id, item_uri=r.uri, item_kind=ItemKind(r.kind), split=r.split,
-                text=r.text, question_type=r.question_type, answer_type=r.answer_type, status=Status(r.status),
-                answer=r.answer, proposed=answers[0] if answers else None,
-                confidence=float(probs[0]) if probs else None, score=r.value,
+        for (qid, item_id, uri, kind, split, text, qtype, atype, status, answer, proposed, conf,
+             value) in conn.execute(stmt):
+            by_id[qid] = QueueRow(
+                question_id=qid, item_id=item_id, item_uri=uri, item_kind=_KINDS[kind], split=split, text=text,
+                question_type=qtype, answer_type=atype, status=_STATUSES[status], answer=answer, proposed=proposed,
+                confidence=conf, score=value,
             )
     return [by_id[qid] for qid in question_ids if qid in by_id]
 

@@ -25,6 +25,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+def _first(context, column: str):
+    """Insert default: the first element of another column's list (a prediction's top answer)."""
+    values = context.get_current_parameters().get(column) or [None]
+    return values[0]
+
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -153,6 +159,9 @@ predictions = Table(
     Column("id", Integer, primary_key=True),
     Column("question_id", Integer, ForeignKey("questions.id", ondelete="CASCADE"), nullable=False),
     Column("model_version", String(64), nullable=False),
+    # the top answer and its probability (what the queue shows), taken from answers/probs when not given
+    Column("answer", Text, nullable=True, default=lambda ctx: _first(ctx, "answers")),
+    Column("confidence", Float, nullable=True, default=lambda ctx: _first(ctx, "probs")),
     Column("answers", JSON, nullable=False),  # top-k answers, best first
     Column("probs", JSON, nullable=False),
     Column("scores", JSON, nullable=True),  # {method: value}, for display

@@ -48,6 +48,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, nullable=False),
         sa.Column("question_id", sa.Integer, nullable=False),
         sa.Column("model_version", sa.String(64), nullable=False),
+        sa.Column("answer", sa.Text, nullable=True),
+        sa.Column("confidence", sa.Float, nullable=True),
         sa.Column("answers", sa.JSON, nullable=False),
         sa.Column("probs", sa.JSON, nullable=False),
         sa.Column("scores", sa.JSON, nullable=True),
