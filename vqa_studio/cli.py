@@ -259,8 +259,8 @@ def cmd_score(args) -> int:
             except KeyError as exc:
                 raise _usage(str(exc.args[0])) from None
             project.set_setting("acquisition", args.method)
-        result = drive(score_pool(project, bundle, T=args.mc_samples, scope=args.scope, activate_proposals=True),
-                       quiet=args.quiet)
+        result = drive(score_pool(project, bundle, T=args.mc_samples, scope=args.scope, activate_proposals=True,
+                                  use_student=args.fast), quiet=args.quiet)
         if bundle.version != project.active_model:
             registry.activate(project, bundle.version)
         _print(result.summary())
@@ -454,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mc-samples", type=int, default=20)
     p.add_argument("--scope", choices=["head", "full"], default="head",
                    help="head: encoders once, dropout samples of the classifier (fast); full: dropout everywhere")
+    p.add_argument("--fast", action="store_true",
+                   help="score with the distilled student (int8 when trained with --quantize) instead of the ensemble")
 
     p = add("models", cmd_models, "list model versions; --activate VERSION makes one active (rollback)")
     p.add_argument("--project", required=True)

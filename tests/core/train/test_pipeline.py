@@ -167,3 +167,18 @@ def test_ensemble_and_distillation(demo):
     assert ns.n_members == 2 and ns.student is not None
     assert "test_student" in outcome.metrics["by_kind"]["image"]
     assert demo.prediction(demo.queue_ids(limit=1)[0]).votes.shape == (6,)  # 2 members x 3 samples
+
+
+def test_revote_and_quantization_are_reported(demo):
+    outcome = demo.run(run_training(demo, TrainingArgs(epochs=1, batch_size=32, ensemble=2, distill=True,
+                                                       quantize=True, mc_samples=2)))
+    m = outcome.metrics["by_kind"]["image"]
+    assert {"test_plain_average", "test_revote", "beats_plain"} <= set(m["revote"])
+    q = m["quantized"]
+    assert q["network"] == "student" and q["fp32"]["items_per_s"] > 0 and q["int8"]["items_per_s"] > 0
+    assert "re-voted by question type" in outcome.summary() and "int8 student" in outcome.summary()
+    bundle = registry.load_version(demo)
+    ns = bundle.net(next(iter(bundle.nets)))
+    assert ns.quantize and ns.revote is not None
+    fast = ns.fast_net()
+    assert fast is not ns.student and any("quantized" in type(m).__module__ for m in fast.modules())

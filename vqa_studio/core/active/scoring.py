@@ -66,7 +66,7 @@ def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T:
     Yields progress per batch and member. Calibrated: logits are divided by the net set's temperature.
     """
     ns = bundle.net(kind)
-    members = [ns.student] if use_student and ns.student is not None else ns.members
+    members = [ns.fast_net()] if use_student else ns.members
     temperature = ns.temperature
     n = dataset.n_questions
     order = np.asarray([qa.question_id for group in dataset.groups for qa in group], dtype=np.int64)
@@ -242,7 +242,7 @@ def mark_proposed(conn, version: str) -> None:
 
 def score_pool(project, bundle: ModelBundle, *, snapshot: Snapshot | None = None, media: MediaTensors | None = None,
                T: int = 20, scope: str = "head", seed: int = 0, batch_size: int = 256, device: str = "cpu",
-               cache: FusedCache | None = None, activate_proposals: bool = False
+               cache: FusedCache | None = None, activate_proposals: bool = False, use_student: bool = False
                ) -> Generator[Progress, None, ScoreResult]:
     """Score every question of the project with ``bundle`` and store the results under its version."""
     t0 = time.perf_counter()
@@ -250,7 +250,7 @@ def score_pool(project, bundle: ModelBundle, *, snapshot: Snapshot | None = None
     media = media or MediaTensors(snapshot, bundle.image_size, bundle.cloud_points, project.folder / "cache" / "media")
     qs = [qa for qa in snapshot.questions if qa.kind in bundle.nets]
     cols = yield from score_questions(bundle, snapshot, media, qs, T=T, scope=scope, seed=seed, batch_size=batch_size,
-                                      device=device, cache=cache)
+                                      device=device, cache=cache, use_student=use_student)
     yield Progress("saving", 0, 1, "writing predictions")
     n = write_predictions(project, bundle.version, bundle.encoders.answers.answers, cols)
     save_embeddings(project, bundle.version, cols)

@@ -40,6 +40,15 @@ class NetSet:
     student: VQANet | None = None
     revote: dict[str, Any] | None = None  # per-member accuracy by question type (ensemble re-voting)
     metrics: dict[str, Any] = field(default_factory=dict)
+    quantize: bool = False  # serve the inference network as dynamic int8 on the CPU
+
+    def fast_net(self) -> VQANet:
+        """The network for fast CPU inference: the student if distilled (else member 1), int8 when
+        ``quantize``. Quantized once, at first use (quantized weights are not stored)."""
+        if getattr(self, "_fast", None) is None:
+            net = self.student if self.student is not None else self.members[0]
+            self._fast = quantized_copy(net) if self.quantize else net
+        return self._fast
 
     @property
     def n_members(self) -> int:
@@ -84,6 +93,7 @@ class ModelBundle:
                 "student": None if ns.student is None else {k: v.detach().cpu() for k, v in ns.student.state_dict().items()},
                 "revote": ns.revote,
                 "metrics": ns.metrics,
+                "quantize": bool(ns.quantize),
             }
         return {
             "format": FORMAT, "format_version": FORMAT_VERSION, "app_version": __version__,
@@ -153,7 +163,7 @@ def load_bundle(path: str | Path, map_location: str | torch.device = "cpu") -> M
         members = [_rebuild(config, sd, path) for sd in nd["members"]]
         student = _rebuild(config, nd["student"], path) if nd.get("student") else None
         nets[kind] = NetSet(kind, config, members, float(nd.get("temperature", 1.0)), student, nd.get("revote"),
-                            dict(nd.get("metrics") or {}))
+                            dict(nd.get("metrics") or {}), bool(nd.get("quantize", False)))
     if not nets:
         raise CheckpointError(f"{path}: the file holds no networks")
     return ModelBundle(
@@ -171,6 +181,26 @@ def _rebuild(config: dict[str, Any], state: dict[str, torch.Tensor], path: Path)
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     return net.eval()
+
+
+def quantized_copy(net: VQANet) -> VQANet:
+    """Dynamic int8 quantization (weights int8, activations quantized on the fly) of the Linear and GRU
+    layers, for CPU inference. The classifier's stacked heads and the convolutions stay fp32."""
+    import copy
+    import warnings
+
+    from torch import nn
+
+    # torch.ao.quantization is deprecated in favour of the separate torchao package, but it still
+    # ships with torch (2.13) and is the only dependency-free way; without it we serve fp32.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
+        try:
+            from torch.ao.quantization import quantize_dynamic
+        except ImportError:  # pragma: no cover - a torch without it
+            return net
+        return quantize_dynamic(copy.deepcopy(net).eval(), {nn.Linear, nn.GRU}, dtype=torch.qint8)
 
 
 def check_compatible(bundle: ModelBundle, other_config: dict[str, Any], kind: ItemKind) -> None:

@@ -49,6 +49,17 @@ class TrainOutcome:
             if "ece_before" in m:
                 lines.append(f"  {kind}: ECE {m['ece_before']:.4f} -> {m['ece_after']:.4f} after temperature "
                              f"scaling (T = {m['temperature']:.3f}, {m.get('ece_on', 'val')} split)")
+            if "revote" in m:
+                r = m["revote"]
+                lines.append(f"  {kind}: ensemble re-voted by question type {r['test_revote'] * 100:.2f}% vs plain "
+                             f"average {r['test_plain_average'] * 100:.2f}% on test "
+                             f"({'beats' if r['beats_plain'] else 'does not beat'} plain averaging)")
+            if "test_student" in m and m["test_student"].get("n"):
+                lines.append(f"  {kind}: distilled student {m['test_student']['overall'] * 100:.2f}% on test")
+            if "quantized" in m:
+                qz = m["quantized"]
+                lines.append(f"  {kind}: int8 {qz['network']}: {qz['speedup']:.2f}x the fp32 speed on this CPU, "
+                             f"accuracy {qz['fp32']['accuracy'] * 100:.2f}% -> {qz['int8']['accuracy'] * 100:.2f}%")
         lines += [f"  note: {msg}" for msg in self.messages]
         return "\n".join(lines)
 
@@ -67,7 +78,7 @@ def predict_answers(bundle: ModelBundle, media: MediaTensors, questions: Sequenc
         if not qs or kind not in bundle.nets:
             continue
         ns = bundle.net(kind)
-        members = [ns.student] if use_student and ns.student is not None else ns.members
+        members = [ns.fast_net()] if use_student else ns.members
         media.ensure({qa.item_id for qa in qs})
         ds = VQADataset(qs, media, bundle.encoders, with_labels=False)
         with torch.inference_mode():
@@ -315,6 +326,12 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
         if student is not None:
             metrics["test_student"] = accuracy_report(predict_answers(bundle_k, media, test_q, use_student=True), test_q) \
                 if test_q else {"n": 0}
+        if len(members) > 1 and val_q and test_q:
+            yield Progress("evaluating", 0, 1, f"{kind.value}: question-type re-voting of the ensemble")
+            metrics["revote"] = _revote_report(ns, encoders, media, val_q, test_q)
+        if args.quantize:
+            yield Progress("evaluating", 0, 1, f"{kind.value}: int8 quantization")
+            metrics["quantized"] = _quantize_report(ns, bundle_k, media, test_q or val_q)
         metrics["n_train"], metrics["n_val"] = len(train_q), len(val_q)
         ns.metrics = metrics
         by_kind[kind.value] = metrics
@@ -344,6 +361,60 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
     with project.engine.begin() as conn:
         mark_proposed(conn, version)
     return TrainOutcome(version, path, bundle.metrics, curves, messages, time.perf_counter() - t0)
+
+
+def _member_probs(ns: NetSet, encoders: Encoders, media: MediaTensors, questions: Sequence[QA]):
+    """Each member's calibrated probabilities [N, C, M], in the order of ``questions``' dataset."""
+    from ..data.dataset import batches
+    from ..uncertainty import sampling
+
+    ds = VQADataset(questions, media, encoders)
+    probs = sampling.ensemble_probs(ns.members, list(batches(ds, 256, shuffle=False)), temperature=ns.temperature)
+    order = [qa for group in ds.groups for qa in group]
+    return probs, order
+
+
+def _revote_report(ns: NetSet, encoders: Encoders, media: MediaTensors, val_q: Sequence[QA],
+                   test_q: Sequence[QA]) -> dict[str, Any]:
+    """Fit question-type re-voting weights on validation; compare with plain averaging on test."""
+    from ..uncertainty.revote import fit_revote_weights, revote
+
+    answers = encoders.answers.answers
+    v_probs, v_order = _member_probs(ns, encoders, media, val_q)
+    labels = np.asarray([encoders.answers.index(qa.answer or "") for qa in v_order])
+    weights = fit_revote_weights(v_probs, labels, [qa.question_type for qa in v_order])
+    t_probs, t_order = _member_probs(ns, encoders, media, test_q)
+
+    def acc(p: np.ndarray) -> float:
+        return float(np.mean([vqa_accuracy(answers[i], qa.label_answers()) for i, qa in zip(p.argmax(1), t_order)]))
+
+    plain = acc(t_probs.mean(axis=2))
+    voted = acc(revote(t_probs, [qa.question_type for qa in t_order], weights))
+    ns.revote = weights.to_dict()
+    return {"test_plain_average": plain, "test_revote": voted, "beats_plain": voted > plain,
+            "n_types": len(weights.by_type)}
+
+
+def _quantize_report(ns: NetSet, bundle: ModelBundle, media: MediaTensors, questions: Sequence[QA]) -> dict[str, Any]:
+    """Dynamic int8 quantization of the inference network (the student if there is one): speed and
+    accuracy before and after, on the CPU."""
+    from ..model.registry import quantized_copy
+
+    target = ns.student if ns.student is not None else ns.members[0]
+    q = quantized_copy(target)
+    out: dict[str, Any] = {"network": "student" if ns.student is not None else "member 1"}
+    for name, net in (("fp32", target), ("int8", q)):
+        probe = NetSet(ns.kind, ns.config, [net], ns.temperature)
+        b = ModelBundle(bundle.version, bundle.encoders, {ns.kind: probe}, image_size=bundle.image_size,
+                        cloud_points=bundle.cloud_points)
+        t = time.perf_counter()
+        pred = predict_answers(b, media, questions)
+        seconds = time.perf_counter() - t
+        out[name] = {"accuracy": accuracy_report(pred, questions)["overall"], "items_per_s": len(questions) / seconds}
+    out["speedup"] = out["int8"]["items_per_s"] / out["fp32"]["items_per_s"]
+    out["accuracy_change"] = out["int8"]["accuracy"] - out["fp32"]["accuracy"]
+    ns.quantize = True
+    return out
 
 
 def _overall_metrics(by_kind: dict[str, Any]) -> dict[str, Any]:
