@@ -182,3 +182,16 @@ def test_revote_and_quantization_are_reported(demo):
     assert ns.quantize and ns.revote is not None
     fast = ns.fast_net()
     assert fast is not ns.student and any("quantized" in type(m).__module__ for m in fast.modules())
+
+
+def test_an_answer_the_model_cannot_output_is_kept_and_flagged(demo):
+    demo.run(run_training(demo, TrainingArgs(**FAST)))
+    qid = next(q for q in demo.queue_ids() if demo.question(q).status is Status.PROPOSED)
+    demo.record(qid, Action.CORRECT, "chartreuse")  # no such answer in the model's vocabulary
+    outcome = demo.run(run_training(demo, TrainingArgs(mode="finetune", **FAST)))
+    assert any("outside the model's answer vocabulary" in m and "next full retrain" in m for m in outcome.messages)
+    assert demo.question(qid).answer == "chartreuse"  # kept
+    assert demo.prediction(qid).in_vocab is False
+    demo.run(run_training(demo, TrainingArgs(**FAST)))  # a full retrain grows the vocabulary
+    assert "chartreuse" in registry.load_version(demo).encoders.answers
+    assert demo.prediction(qid).in_vocab is True

@@ -163,8 +163,12 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
     return cols
 
 
-def write_predictions(project, version: str, answers: Sequence[str], cols: dict) -> int:
-    """Replace the stored predictions and scores of ``version`` with ``cols``, in one transaction."""
+def write_predictions(project, version: str, answers: Sequence[str], cols: dict,
+                      outside_vocab: set[int] | frozenset = frozenset()) -> int:
+    """Replace the stored predictions and scores of ``version`` with ``cols``, in one transaction.
+
+    ``outside_vocab``: questions whose current answer the model cannot output (``in_vocab`` False):
+    a correction it will learn only after the next full retrain grows its answer vocabulary."""
     from sqlalchemy import delete, insert, literal_column
 
     from ..store import schema as s
@@ -188,7 +192,7 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict)
         pred_rows.append({
             "question_id": qid, "model_version": version, "answer": top[0], "confidence": float(top_p[r][0]),
             "answers": top, "probs": [round(float(x), 6) for x in top_p[r]],
-            "scores": row_scores, "in_vocab": True,
+            "scores": row_scores, "in_vocab": qid not in outside_vocab,
             "attention": codec.encode_array(np.asarray(att_rows[r], dtype=np.float16)),
             "votes": codec.encode_array(np.asarray(vote_rows[r], dtype=np.int16)),
         })
@@ -252,7 +256,8 @@ def score_pool(project, bundle: ModelBundle, *, snapshot: Snapshot | None = None
     cols = yield from score_questions(bundle, snapshot, media, qs, T=T, scope=scope, seed=seed, batch_size=batch_size,
                                       device=device, cache=cache, use_student=use_student)
     yield Progress("saving", 0, 1, "writing predictions")
-    n = write_predictions(project, bundle.version, bundle.encoders.answers.answers, cols)
+    outside = {qa.question_id for qa in qs if qa.answer and bundle.encoders.answers.index(qa.answer) < 0}
+    n = write_predictions(project, bundle.version, bundle.encoders.answers.answers, cols, outside)
     save_embeddings(project, bundle.version, cols)
     if activate_proposals:
         with project.engine.begin() as conn:
