@@ -264,7 +264,7 @@ def create(project: "Project", item_id: int, cuboid: Cuboid, annotator: str | No
 def _create(project: "Project", item_id: int, cuboid: Cuboid, annotator: str | None,
             source: str) -> tuple[StoredCuboid, CuboidEdit]:
     who = _annotator(project, annotator)
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         _check_item(conn, item_id)
         now = utcnow()
         cid = _insert(conn, item_id, cuboid, source, who, now)
@@ -277,7 +277,7 @@ def update(project: "Project", cuboid_id: int, new_cuboid: Cuboid, annotator: st
     """Give a cuboid a new geometry (and label). With ``expect``, refused (``ConflictError``) unless
     the cuboid still has that geometry. A deleted cuboid cannot be updated."""
     who = _annotator(project, annotator)
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         cur = _require(conn, cuboid_id)
         if cur.deleted:
             raise ConflictError(f"cuboid {cuboid_id} is deleted; undo the delete first")
@@ -291,7 +291,7 @@ def update(project: "Project", cuboid_id: int, new_cuboid: Cuboid, annotator: st
 def delete(project: "Project", cuboid_id: int, annotator: str | None = None) -> CuboidEdit:
     """Soft-delete a cuboid (``deleted=True``; its row and history stay)."""
     who = _annotator(project, annotator)
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         cur = _require(conn, cuboid_id)
         if cur.deleted:
             raise ConflictError(f"cuboid {cuboid_id} is already deleted")
@@ -306,7 +306,7 @@ def import_cuboids(project: "Project", item_id: int, cuboids: Iterable[Cuboid], 
     each). With ``replace``, the item's current cuboids from the same source are deleted first (soft,
     with history), so re-importing does not duplicate them."""
     boxes = list(cuboids)
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         _check_item(conn, item_id)
         now = utcnow()
         if replace:
@@ -358,7 +358,7 @@ def link(project: "Project", question_id: int, cuboid_ids: Iterable[int]) -> lis
     """Make ``cuboid_ids`` the set of cuboids a (counting) question counts, replacing the previous
     set, in one transaction. The cuboids must belong to the question's item. Returns the sorted ids."""
     ids = sorted({int(i) for i in cuboid_ids})
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         _set_links(conn, question_id, ids)
     return ids
 
@@ -427,7 +427,7 @@ class CuboidCommand:
     def _move(self, project: "Project", cuboid_id: int, action: str, expect: Cuboid | None,
               target: Cuboid | None, what: str) -> CuboidEdit:
         who = _annotator(project, self.annotator)
-        with project.engine.begin() as conn:
+        with project.writer.begin() as conn:
             row = _transition(conn, cuboid_id, action, expect, target, who, what)
         self.rows.append(row)
         return row
@@ -539,7 +539,7 @@ class LinkCuboids(CuboidCommand):
         return sorted(set(self.cuboid_ids_after) | set(self.cuboid_ids_before or ()))
 
     def _swap(self, project: "Project", expect: Sequence[int] | None, target: Sequence[int]) -> list[int]:
-        with project.engine.begin() as conn:
+        with project.writer.begin() as conn:
             current = _linked(conn, self.question_id, include_deleted=True)
             if expect is not None and current != sorted(set(expect)):
                 raise ConflictError(f"the cuboids of question {self.question_id} changed since; refused")

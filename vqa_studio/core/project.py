@@ -97,6 +97,8 @@ class Project:
     def __init__(self, folder: Path, engine: Engine, schema_version: str):
         self.folder = folder
         self.engine = engine
+        #: begin write transactions on this one: they take the write lock (SQLite) before reading
+        self.writer = dbmod.writer(engine)
         self.schema_version = schema_version
         self.annotator = default_annotator()
 
@@ -206,7 +208,7 @@ class Project:
             return repo.get_info(conn, "acquisition") or DEFAULT_ACQUISITION
 
     def set_setting(self, key: str, value: str | None) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             repo.set_info(conn, key, value)
 
     def setting(self, key: str, default: str | None = None) -> str | None:
@@ -247,7 +249,7 @@ class Project:
         path = Path(path).expanduser().resolve()
         info = media_mod.probe(path)
         uri = self.uri_for(self._copy_into_media(path, info.sha256) if copy else path)
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             found = conn.execute(select(s.items.c.id).where(s.items.c.uri == uri)).scalar()
             if found is not None:
                 return found
@@ -262,7 +264,7 @@ class Project:
         text = _clean_question(text, None, "")
         rep = vocab.majority_answer(answers) if answers else None
         now = dbmod.utcnow()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             if repo.get_item(conn, item_id) is None:
                 raise ProjectError(f"no item {item_id} in this project")
             qid = conn.execute(insert(s.questions).values(
@@ -371,7 +373,7 @@ class Project:
         # write everything in one transaction
         now_sql = _now_literal()
         sqlite = self.engine.dialect.name == "sqlite"
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             repo.set_info(conn, "last_import", dbmod.utcnow().isoformat())  # takes the write lock first
             existing = {uri: iid for iid, uri in conn.execute(select(s.items.c.id, s.items.c.uri))}
             new_items: list[dict[str, Any]] = []
@@ -528,17 +530,16 @@ class Project:
         if action in (Action.UNDO, Action.REDO):
             raise ValueError("use Project.undo / Project.redo")
         annotator = annotator or (self.annotator if action is not Action.AUTO_ACCEPT else "auto")
-        with self.engine.begin() as conn:
-            q = repo.get_question(conn, question_id)
+        with self.writer.begin() as conn:
+            q = repo.get_question(conn, question_id, for_update=True)
             if q is None:
                 raise ProjectError(f"no question {question_id} in this project")
             if expect_status is not None and q.status is not expect_status:
                 raise ConflictError(f"question {question_id} is now {q.status.value}, not {expect_status.value}")
-            version = repo.get_info(conn, "active_model")
-            acq = acquisition or repo.get_info(conn, "acquisition") or DEFAULT_ACQUISITION
-            pred = repo.get_prediction(conn, question_id, version) if version else None
-            score = repo.get_score(conn, question_id, version, acq) if version else None
-            after_answer, after_status = _after_state(q, pred, action, answer, pick)
+            version, acq_setting = repo.get_infos(conn, "active_model", "acquisition")
+            acq = acquisition or acq_setting or DEFAULT_ACQUISITION
+            proposals, score = repo.proposal_and_score(conn, question_id, version, acq) if version else (None, None)
+            after_answer, after_status = _after_state(q, proposals, action, answer, pick)
             c = repo.insert_correction(
                 conn, question_id=question_id, action=action.value, before_answer=q.answer, after_answer=after_answer,
                 before_status=q.status.value, after_status=after_status.value, annotator=annotator,
@@ -550,17 +551,53 @@ class Project:
                 repo.set_question_state(conn, question_id, after_answer, after_status)
         return c
 
+    def record_many(self, question_ids: Sequence[int], action: Action | str, *, annotator: str | None = None,
+                    expect_status: Status | Sequence[Status] | None = None, chunk: int = 500,
+                    acquisition: str | None = None) -> Generator[Progress, None, list[Correction]]:
+        """The same action (accept, auto-accept, skip, flag) for many questions: one history row each,
+        committed in transactions of ``chunk`` questions. A generator of Progress; closing it stops
+        after the current chunk. Questions whose status is no longer ``expect_status`` (someone
+        reviewed them meanwhile) or that have nothing to accept are left as they are."""
+        action = Action(action)
+        if action not in (Action.ACCEPT, Action.AUTO_ACCEPT, Action.SKIP, Action.FLAG):
+            raise ValueError(f"record_many takes accept, auto_accept, skip or flag, not {action.value}")
+        expected = None if expect_status is None else (
+            {Status(expect_status)} if isinstance(expect_status, (Status, str)) else {Status(x) for x in expect_status})
+        annotator = annotator or (self.annotator if action is not Action.AUTO_ACCEPT else "auto")
+        done: list[Correction] = []
+        ids = list(question_ids)
+        for k in range(0, len(ids), chunk):
+            with self.writer.begin() as conn:
+                version, acq_setting = repo.get_infos(conn, "active_model", "acquisition")
+                acq = acquisition or acq_setting or DEFAULT_ACQUISITION
+                for qid in ids[k:k + chunk]:
+                    q = repo.get_question(conn, qid, for_update=True)
+                    if q is None or (expected is not None and q.status not in expected):
+                        continue
+                    proposals, score = repo.proposal_and_score(conn, qid, version, acq) if version else (None, None)
+                    try:
+                        after_answer, after_status = _after_state(q, proposals, action, None, None)
+                    except ConflictError:
+                        continue
+                    done.append(repo.insert_correction(
+                        conn, question_id=qid, action=action.value, before_answer=q.answer, after_answer=after_answer,
+                        before_status=q.status.value, after_status=after_status.value, annotator=annotator,
+                        model_version=version, score=score, acquisition=acq))
+                    repo.set_question_state(conn, qid, after_answer, after_status)
+            yield Progress(action.value, min(k + chunk, len(ids)), len(ids), f"{len(done)} recorded")
+        return done
+
     def undo(self, correction_id: int, annotator: str | None = None) -> Correction:
         """Revert one history row (its own transaction); returns the new ``undo`` row.
 
         Refused with ``ConflictError`` if the question has changed since that row (someone else, or
         another window, edited it): undo never overwrites newer work.
         """
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             target = repo.get_correction(conn, correction_id)
             if target is None:
                 raise ProjectError(f"no correction {correction_id} in this project")
-            q = repo.get_question(conn, target.question_id)
+            q = repo.get_question(conn, target.question_id, for_update=True)
             if (q.answer, q.status) != (target.after_answer, target.after_status):
                 raise ConflictError(
                     f"question {q.id} changed after that edit (now '{q.answer}', {q.status.value}); not undone"
@@ -577,11 +614,11 @@ class Project:
 
     def redo(self, undo_id: int, annotator: str | None = None) -> Correction:
         """Re-apply what the ``undo`` row ``undo_id`` reverted; returns the new ``redo`` row."""
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             u = repo.get_correction(conn, undo_id)
             if u is None or u.action is not Action.UNDO:
                 raise ProjectError(f"correction {undo_id} is not an undo")
-            q = repo.get_question(conn, u.question_id)
+            q = repo.get_question(conn, u.question_id, for_update=True)
             if (q.answer, q.status) != (u.after_answer, u.after_status):
                 raise ConflictError(f"question {q.id} changed after the undo; not redone")
             c = repo.insert_correction(
@@ -625,7 +662,7 @@ class Project:
 
     def human_answers(self, question_id: int) -> list[tuple[str, str]]:
         """(annotator, answer) for each answering action still in effect (not undone), in time order."""
-        return _effective_answers(self.history(question_id))
+        return effective_answers(self.history(question_id))
 
     # --- the review queue ---------------------------------------------------------------------------
 
@@ -715,7 +752,7 @@ class Project:
                 answer_type=r.answer_type, split=r.split, item_id=r.item_id, item_external_id=r.item_external_id,
                 media_path=self.media_path(r.uri), media_uri=r.uri, answer=r.answer, status=r.status,
                 imported_answers=[RecordAnswer(a["answer"], a["confidence"], a["answer_id"]) for a in imported.get(r.id, [])],
-                human_answers=_effective_answers(hist.get(r.id, [])),
+                human_answers=effective_answers(hist.get(r.id, [])),
                 item_meta=dict(r.item_meta or {}), question_meta=dict(r.meta or {}),
             )
 
@@ -731,6 +768,13 @@ class Project:
             yield split, iid, self.media_path(uri)
 
     # --- models (registry rows; checkpoints are written by core.model.registry) -------------------------
+
+    def activate_model(self, version: str) -> None:
+        """Make a registered model version active (rolling back is the same call). No torch needed."""
+        with self.writer.begin() as conn:
+            if repo.get_model(conn, version) is None:
+                raise ProjectError(f"no model version {version!r} in this project")
+            repo.set_info(conn, "active_model", version)
 
     def models(self) -> list[ModelInfo]:
         with self.engine.connect() as conn:
@@ -749,9 +793,9 @@ def _clean_question(text: Any, path: Path | None, where: str) -> str:
     return " ".join(text.split())
 
 
-def _after_state(q: Question, pred: Prediction | None, action: Action, answer: str | None,
+def _after_state(q: Question, proposals: Sequence[str] | None, action: Action, answer: str | None,
                  pick: int | None) -> tuple[str | None, Status]:
-    top = pred.answers[0] if pred and pred.answers else None
+    top = proposals[0] if proposals else None
     if action is Action.ACCEPT:
         if top is not None:
             return top, Status.ACCEPTED
@@ -763,10 +807,10 @@ def _after_state(q: Question, pred: Prediction | None, action: Action, answer: s
             raise ConflictError(f"question {q.id} has no proposal to auto-accept")
         return top, Status.AUTO_ACCEPTED
     if action is Action.PICK:
-        if pred is None or not pick or not 1 <= pick <= len(pred.answers):
-            n = len(pred.answers) if pred else 0
+        if not proposals or not pick or not 1 <= pick <= len(proposals):
+            n = len(proposals) if proposals else 0
             raise ConflictError(f"question {q.id}: no proposal number {pick} (the model proposed {n})")
-        chosen = pred.answers[pick - 1]
+        chosen = proposals[pick - 1]
         return chosen, Status.ACCEPTED if pick == 1 else Status.CORRECTED
     if action is Action.CORRECT:
         if answer is None or not answer.strip():
@@ -781,7 +825,7 @@ def _after_state(q: Question, pred: Prediction | None, action: Action, answer: s
     raise ValueError(f"unknown action {action}")
 
 
-def _effective_answers(hist: Sequence[Correction]) -> list[tuple[str, str]]:
+def effective_answers(hist: Sequence[Correction]) -> list[tuple[str, str]]:
     """Answering rows still in effect after undo/redo, as (annotator, answer), in time order."""
     by_id = {c.id: c for c in hist}
 

@@ -198,7 +198,7 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict,
         })
         for n in names:
             score_rows.append({"model_version": version, "method": n, "question_id": qid, "value": row_scores[n]})
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         conn.execute(delete(s.prediction_scores).where(s.prediction_scores.c.model_version == version))
         conn.execute(delete(s.predictions).where(s.predictions.c.model_version == version))
         for k in range(0, len(pred_rows), 20000):
@@ -260,7 +260,7 @@ def score_pool(project, bundle: ModelBundle, *, snapshot: Snapshot | None = None
     n = write_predictions(project, bundle.version, bundle.encoders.answers.answers, cols, outside)
     save_embeddings(project, bundle.version, cols)
     if activate_proposals:
-        with project.engine.begin() as conn:
+        with project.writer.begin() as conn:
             mark_proposed(conn, bundle.version)
     yield Progress("saving", 1, 1, f"{n} predictions written")
     return ScoreResult(bundle.version, n, sorted(cols["scores"]), time.perf_counter() - t0)

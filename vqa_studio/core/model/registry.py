@@ -223,7 +223,7 @@ def register(project, bundle: ModelBundle, path: Path, run_id: int | None, activ
     from ..store.db import utcnow
 
     kinds = sorted(k.value for k in bundle.nets)
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         conn.execute(insert(s.models).values(
             version=bundle.version, parent=bundle.parent, path=project.uri_for(path), arch=",".join(kinds),
             metrics=bundle.metrics, config=bundle.training, snapshot=bundle.snapshot, run_id=run_id,
@@ -237,13 +237,7 @@ def register(project, bundle: ModelBundle, path: Path, run_id: int | None, activ
 
 def activate(project, version: str) -> None:
     """Make ``version`` the active model (rollback to an earlier one is the same call)."""
-    from ..errors import ProjectError
-    from ..store import repository as repo
-
-    with project.engine.begin() as conn:
-        if repo.get_model(conn, version) is None:
-            raise ProjectError(f"no model version {version!r} in this project")
-        repo.set_info(conn, "active_model", version)
+    project.activate_model(version)
 
 
 def model_path(project, version: str) -> Path:
@@ -282,7 +276,7 @@ def import_file(project, path: Path) -> ModelBundle:
     from ..store.db import utcnow
 
     bundle = load_bundle(path)
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         run_id = conn.execute(insert(s.runs).values(kind="import", status="done", config={"file": str(path)},
                                                     started_at=utcnow(), finished_at=utcnow())
                               .returning(s.runs.c.id)).scalar_one()

@@ -11,11 +11,9 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+import re
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from ..errors import ProjectError, SchemaTooNewError
@@ -44,38 +42,83 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
     cur.close()
 
 
+def _sqlite_connect(dbapi_conn, record) -> None:  # pragma: no cover - trivial
+    _sqlite_pragmas(dbapi_conn, record)
+    # let SQLAlchemy, not the driver, decide where transactions begin (the driver would begin one only
+    # before the first write, after the reads that decided what to write)
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn) -> None:  # pragma: no cover - trivial
+    # a write transaction takes the write lock at once (waiting up to busy_timeout for another
+    # writer), so what it reads cannot change before it writes; reads take a consistent snapshot
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets its pragmas on every new connection."""
+    """An engine for ``url``; SQLite gets its pragmas on every new connection and real transactions."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     return engine
 
 
-def alembic_config() -> Config:
+def writer(engine: Engine) -> Engine:
+    """The same engine, for write transactions (``with writer(engine).begin() as conn``): on SQLite
+    they begin IMMEDIATE; elsewhere rows are locked where a query asks (``FOR UPDATE``)."""
+    return engine.execution_options(write=True)
+
+
+def alembic_config():
+    from alembic.config import Config  # alembic is imported only when a schema has to change
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*(?:['\"]([^'\"]+)['\"]|None)", re.M)
+
+
+def _revisions() -> dict[str, str | None]:
+    """revision -> down_revision, read from the migration scripts (cheap: opening a project needs
+    only this, not alembic)."""
+    out: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        body = path.read_text(encoding="utf-8")
+        rev, down = _REVISION.search(body), _DOWN.search(body)
+        if rev:
+            out[rev.group(1)] = down.group(1) if down else None
+    return out
+
+
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    revs = _revisions()
+    heads = set(revs) - {d for d in revs.values() if d}
+    if len(heads) != 1:
+        raise RuntimeError(f"the migration scripts have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
 
 
 def known_revisions() -> list[str]:
-    script = ScriptDirectory.from_config(alembic_config())
-    return [rev.revision for rev in script.walk_revisions()]
+    return list(_revisions())
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if "alembic_version" not in inspect(conn).get_table_names():
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

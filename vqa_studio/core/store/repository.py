@@ -94,8 +94,11 @@ def get_items(conn: Connection, item_ids: Sequence[int]) -> dict[int, Item]:
     return out
 
 
-def get_question(conn: Connection, question_id: int) -> Question | None:
-    row = conn.execute(select(s.questions).where(s.questions.c.id == question_id)).first()
+def get_question(conn: Connection, question_id: int, for_update: bool = False) -> Question | None:
+    stmt = select(s.questions).where(s.questions.c.id == question_id)
+    if for_update:  # another annotator's edit of the same question waits for ours (PostgreSQL)
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
     return _question(row) if row else None
 
 
@@ -161,7 +164,33 @@ def decode_answer_row(answer: str, confidence: str | None, external_id: str | No
 def insert_correction(conn: Connection, **values: Any) -> Correction:
     values.setdefault("created_at", utcnow())
     cid = conn.execute(insert(s.corrections).values(**values).returning(s.corrections.c.id)).scalar_one()
-    return get_correction(conn, cid)
+    return Correction(
+        id=cid, question_id=values["question_id"], action=Action(values["action"]),
+        before_answer=values.get("before_answer"), after_answer=values.get("after_answer"),
+        before_status=Status(values["before_status"]), after_status=Status(values["after_status"]),
+        annotator=values["annotator"], created_at=values["created_at"], model_version=values.get("model_version"),
+        score=values.get("score"), acquisition=values.get("acquisition"), note=values.get("note"),
+        target_id=values.get("target_id"),
+    )
+
+
+def get_infos(conn: Connection, *keys: str) -> list[str | None]:
+    rows = dict(conn.execute(select(s.project_info.c.key, s.project_info.c.value).where(s.project_info.c.key.in_(keys))).all())
+    return [rows.get(k) for k in keys]
+
+
+def proposal_and_score(conn: Connection, question_id: int, model_version: str, method: str
+                       ) -> tuple[list[str] | None, float | None]:
+    """The model's proposed answers (best first) and the question's score by ``method``, in one query."""
+    p, ps = s.predictions, s.prediction_scores
+    row = conn.execute(
+        select(p.c.answers, ps.c.value).select_from(p.outerjoin(ps, and_(
+            ps.c.question_id == p.c.question_id, ps.c.model_version == p.c.model_version, ps.c.method == method)))
+        .where(p.c.question_id == question_id, p.c.model_version == model_version)
+    ).first()
+    if row is None:
+        return None, None
+    return list(row[0]), row[1]
 
 
 def get_correction(conn: Connection, correction_id: int) -> Correction | None:

@@ -42,7 +42,7 @@ def _child(job: str, folder: str, params: dict[str, Any], q, cancel, threads: in
     try:
         if hasattr(os, "nice"):
             try:
-                os.nice(5)
+                os.nice(10)
             except OSError:
                 pass
         import torch
@@ -139,6 +139,10 @@ class Job:
         self._cancel.set()
 
     @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    @property
     def finished(self) -> bool:
         return self.state in ("done", "error", "cancelled")
 
@@ -158,9 +162,9 @@ class Job:
             self._apply(ev)
         if not events and self.state == "running" and not self._proc.is_alive():
             # drain what may have arrived just before the exit, then call a silent death a death
-            try:
+            try:  # the queue's feeder has flushed everything by the time the process is gone
                 while True:
-                    ev = self._queue.get(timeout=0.2)
+                    ev = self._queue.get(timeout=0.02)
                     events.append(ev)
                     self._apply(ev)
             except (queue_mod.Empty, EOFError, OSError):

@@ -131,7 +131,7 @@ def _start_run(project, args: TrainingArgs) -> int:
     from ..store import schema as s
     from ..store.db import utcnow
 
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         return conn.execute(insert(s.runs).values(kind="train", status="running", config=args.to_dict(),
                                                   started_at=utcnow()).returning(s.runs.c.id)).scalar_one()
 
@@ -142,7 +142,7 @@ def _finish_run(project, run_id: int, status: str, curves=None, error: str | Non
     from ..store import schema as s
     from ..store.db import utcnow
 
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(
             status=status, curves=curves, error=error, finished_at=utcnow()))
 
@@ -153,7 +153,7 @@ def _forget_version(project, version: str, path: Path | None) -> None:
 
     from ..store import schema as s
 
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         conn.execute(delete(s.prediction_scores).where(s.prediction_scores.c.model_version == version))
         conn.execute(delete(s.predictions).where(s.predictions.c.model_version == version))
     if path is not None and path.exists():
@@ -342,7 +342,8 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
         cloud_points=args.cloud_points, training=args.to_dict(),
         snapshot={"max_correction_id": snapshot.max_correction_id, "n_labels": len(labelled_now),
                   "labels_digest": snapshot.label_digest(labelled_now), "n_train": len(train_all),
-                  "n_val": len(val_all), "n_test": len(test_all)},
+                  "n_val": len(val_all), "n_test": len(test_all),
+                  "answers": list(encoders.answers.answers)},  # what the model can propose (read without torch)
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
     )
     bundle.metrics = _overall_metrics(by_kind)
@@ -358,7 +359,7 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
                           seed=args.seed, device="cpu")
     yield Progress("registering", 0, 1, f"registering {version}")
     register(project, bundle, path, run_id, activate=True)
-    with project.engine.begin() as conn:
+    with project.writer.begin() as conn:
         mark_proposed(conn, version)
     return TrainOutcome(version, path, bundle.metrics, curves, messages, time.perf_counter() - t0)
 

@@ -1,0 +1,63 @@
+"""Composition root of the desktop app: ``run_gui(folder)`` makes the QApplication, the main window,
+opens the project and runs the event loop. Nothing heavy is imported here (torch never is: training
+and scoring run in child processes)."""
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+
+def _install_excepthook(window) -> None:
+    """An unexpected error in a slot is shown, not fatal: the app keeps running, nothing stored is lost
+    (every review action is its own committed transaction)."""
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        print(text, file=sys.stderr)
+        try:
+            from .qt.dialogs.common import show_error
+
+            show_error(window, "Something went wrong",
+                       f"{exc_type.__name__}: {exc}\n\nYour work is saved; you can keep going.", text)
+        except Exception:  # noqa: BLE001
+            previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+
+
+def create_app(argv: list[str] | None = None):
+    from PySide6.QtWidgets import QApplication
+
+    from .qt.compat import guard_singleton_refcounts
+    from .qt.style import apply_theme, icon
+
+    guard_singleton_refcounts()
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("VQA Studio")
+    app.setOrganizationName("VQA Studio")
+    app.setApplicationDisplayName("VQA Studio")
+    apply_theme(app)
+    app.setWindowIcon(icon("app"))
+    return app
+
+
+def run_gui(folder: Path | None = None) -> int:
+    """Open the main window (on ``folder``, or the last project opened) and run until it closes."""
+    app = create_app()
+    from .qt.main_window import MainWindow
+
+    window = MainWindow()
+    _install_excepthook(window)
+    window.show()
+    target = Path(folder) if folder is not None else None
+    if target is None:
+        last = window.settings.value("recent/last", "")
+        if last and Path(str(last)).exists():
+            target = Path(str(last))
+    if target is not None:
+        window.open_project(target)
+    code = app.exec()
+    window.shutdown()
+    return code

@@ -1,0 +1,1 @@
+"""Dialogs: training, models, auto-accept, import / export, flag note."""

@@ -1,0 +1,148 @@
+"""Train / fine-tune dialog: mode, epochs, ensemble size, mixed precision, gradient accumulation,
+device, and which device was detected (asked of a short child process: the GUI never imports torch)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+_PROBE = ("from vqa_studio.core.train.config import describe_device\n"
+          "print(describe_device())\n")
+
+
+class TrainDialog(QDialog):
+    def __init__(self, has_model: bool, n_labels: int | None = None, parent=None, probe: "DeviceProbe | None" = None):
+        super().__init__(parent)
+        self.setWindowTitle("Train / fine-tune")
+        self.mode = QComboBox()
+        self.mode.addItem("Full: a new model on every label (new answer vocabulary)", "full")
+        self.mode.addItem("Fine-tune + replay: the active model on new corrections", "finetune")
+        if not has_model:
+            self.mode.model().item(1).setEnabled(False)
+            self.mode.setItemData(1, "needs an active model: train a full model first", Qt.ToolTipRole)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 500)
+        self.epochs.setValue(10)
+        self.ensemble = QSpinBox()
+        self.ensemble.setRange(1, 16)
+        self.ensemble.setValue(1)
+        self.ensemble.setToolTip("members trained from different seeds; their disagreement is part of the uncertainty")
+        self.amp = QComboBox()
+        for label, value in (("auto (only where faster)", "auto"), ("on", "on"), ("off (fp32)", "off")):
+            self.amp.addItem(label, value)
+        self.accumulate = QSpinBox()
+        self.accumulate.setRange(1, 64)
+        self.accumulate.setValue(1)
+        self.accumulate.setToolTip("micro-batches per optimizer step")
+        self.batch = QSpinBox()
+        self.batch.setRange(4, 4096)
+        self.batch.setValue(64)
+        self.device = QComboBox()
+        for label, value in (("auto", "auto"), ("CPU", "cpu"), ("CUDA GPU", "cuda")):
+            self.device.addItem(label, value)
+        self.detected = QLabel("detecting…")
+        self.detected.setObjectName("muted")
+        self.detected.setWordWrap(True)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignRight)
+        form.addRow("Mode", self.mode)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Ensemble size", self.ensemble)
+        form.addRow("Mixed precision", self.amp)
+        form.addRow("Gradient accumulation", self.accumulate)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Device", self.device)
+        form.addRow("Detected", self.detected)
+        note = QLabel("Training runs in a separate process: keep reviewing meanwhile. When it finishes, the new "
+                      "version is registered and the pool re-scored." + (f" {n_labels:,} labelled questions."
+                                                                         if n_labels is not None else ""))
+        note.setObjectName("muted")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Start training")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(note)
+        lay.addWidget(buttons)
+        self.resize(560, 0)
+
+        self._probe = probe
+        if probe is not None:
+            probe.detected.connect(self.detected.setText)
+            if probe.text:
+                self.detected.setText(probe.text)
+            else:
+                probe.start()
+
+    def params(self) -> dict[str, Any]:
+        """TrainingArgs fields (checked by the training process itself)."""
+        return {
+            "mode": self.mode.currentData(), "epochs": self.epochs.value(), "ensemble": self.ensemble.value(),
+            "amp": self.amp.currentData(), "accumulate": self.accumulate.value(), "device": self.device.currentData(),
+            "batch_size": self.batch.value(),
+        }
+
+
+class DeviceProbe(QObject):
+    """Asks a short child process which device training would use (torch stays out of the GUI).
+
+    Started once, on demand; ``stop()`` ends it (the main window calls it when it closes).
+    """
+
+    detected = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.text = ""
+        self._proc: QProcess | None = None
+
+    def start(self) -> None:
+        if self._proc is not None or self.text:
+            return
+        proc = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        root = str(Path(__file__).resolve().parents[3])
+        env.insert("PYTHONPATH", os.pathsep.join(p for p in (root, env.value("PYTHONPATH")) if p))
+        proc.setProcessEnvironment(env)
+        proc.setProcessChannelMode(QProcess.MergedChannels)
+        proc.finished.connect(self._finished)
+        self._proc = proc
+        proc.start(sys.executable, ["-c", _PROBE])
+
+    def _finished(self, code: int, _status=None) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        out = bytes(proc.readAllStandardOutput()).decode("utf-8", "replace").strip().splitlines()
+        if code == 0 and out:
+            self.text = out[-1]
+        else:
+            self._proc = None  # may be asked again
+            self.detected.emit("could not detect the device: " + (out[-1] if out else f"exit code {code}"))
+            return
+        self.detected.emit(self.text)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.state() != QProcess.NotRunning
+
+    def stop(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.state() != QProcess.NotRunning:
+            proc.kill()
+            proc.waitForFinished(3000)

@@ -1,0 +1,268 @@
+"""Long and slow work off the GUI thread.
+
+- ``TaskRunner``: a small thread pool for short reads (a queue page, an item's details, a decoded
+  image, the answers that changed); the result, or the error, comes back as a call on the GUI thread.
+- ``GeneratorTask``: runs one core progress generator (import, export, auto-accept) in a thread;
+  progress, result, error and cancel come back as signals. Cancel closes the generator in its own
+  thread, which is how the core rolls an import back.
+- ``JobRunner``: polls a ``core.train.jobs.Job`` (training or scoring in a child process) with a
+  ``QTimer``; reaps the finished process in the background so the GUI never waits for it.
+
+Nothing here leaves a thread or a process behind: every owner calls ``shutdown()`` / ``stop()``.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Generator
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from ..core.types import Progress
+
+
+class TaskRunner(QObject):
+    """A thread pool whose results are delivered on the GUI thread.
+
+    ``submit(fn, *args, on_done=..., on_error=...)``: ``on_done(result)`` or ``on_error(exc)`` is
+    called on the thread this object lives in (the GUI thread). After ``shutdown()`` nothing is
+    delivered any more.
+    """
+
+    _deliver = Signal(object, object, object, object)  # token, callback, value, is_error
+
+    def __init__(self, workers: int = 2, name: str = "vqa-bg", parent: QObject | None = None):
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._closed = False
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._deliver.connect(self._on_deliver)
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def submit(self, fn: Callable[..., Any], *args, on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[BaseException], None] | None = None, **kwargs) -> Future | None:
+        if self._closed:
+            return None
+        with self._lock:
+            self._pending += 1
+        fut = self._pool.submit(fn, *args, **kwargs)
+
+        def done(f: Future) -> None:
+            if f.cancelled():
+                self._deliver.emit(None, None, None, None)
+                return
+            exc = f.exception()
+            if exc is not None:
+                exc.__vqa_traceback__ = "".join(traceback.format_exception(exc))  # type: ignore[attr-defined]
+                self._deliver.emit(f, on_error, exc, True)
+            else:
+                self._deliver.emit(f, on_done, f.result(), False)
+
+        fut.add_done_callback(done)
+        return fut
+
+    @Slot(object, object, object, object)
+    def _on_deliver(self, token, callback, value, is_error) -> None:
+        with self._lock:
+            self._pending = max(0, self._pending - 1)
+        if self._closed or token is None:
+            return
+        if callback is not None:
+            callback(value)
+        elif is_error:
+            import sys
+
+            print(f"background task failed: {getattr(value, '__vqa_traceback__', value)}", file=sys.stderr)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until everything submitted so far ran (tests and shutdown); True when idle."""
+        marker = self._pool.submit(lambda: None)
+        try:
+            marker.result(timeout)
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._closed = True
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+
+class GeneratorTask(QObject):
+    """Run ``make_gen()`` (a core Progress generator) in a thread.
+
+    Signals (on the GUI thread): ``progress(Progress)`` (at most every 50 ms, and at each new
+    stage), ``finished(result)``, ``failed(exc)``, ``cancelled()``; ``ended()`` after any of the three.
+    """
+
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal()
+    ended = Signal()
+
+    _ids = itertools.count(1)
+
+    def __init__(self, make_gen: Callable[[], Generator[Progress, None, Any]], name: str = "task",
+                 parent: QObject | None = None, min_interval: float = 0.05):
+        super().__init__(parent)
+        self._make_gen = make_gen
+        self._cancel = threading.Event()
+        self._min_interval = min_interval
+        self.name = name
+        self._thread = threading.Thread(target=self._run, name=f"vqa-{name}-{next(self._ids)}", daemon=False)
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.state = "new"  # new | running | done | error | cancelled
+
+    def start(self) -> "GeneratorTask":
+        self.state = "running"
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the thread (the signals it emitted are delivered by the event loop afterwards)."""
+        if self._thread.ident is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        gen = None
+        last = 0.0
+        stage = None
+        try:
+            gen = self._make_gen()
+            while True:
+                if self._cancel.is_set():
+                    gen.close()
+                    self._emit_end("cancelled", None)
+                    return
+                try:
+                    p = next(gen)
+                except StopIteration as stop:
+                    self._emit_end("done", stop.value)
+                    return
+                now = time.monotonic()
+                if isinstance(p, Progress) and (p.stage != stage or now - last >= self._min_interval
+                                                or (p.total and p.done >= p.total)):
+                    stage, last = p.stage, now
+                    self.progress.emit(p)
+        except BaseException as exc:  # noqa: BLE001 - reported to the GUI, never lost
+            exc.__vqa_traceback__ = "".join(traceback.format_exception(exc))  # type: ignore[attr-defined]
+            if gen is not None:
+                try:
+                    gen.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            self._emit_end("error", exc)
+
+    def _emit_end(self, state: str, value: Any) -> None:
+        self.state = state
+        if state == "done":
+            self.result = value
+            self.finished.emit(value)
+        elif state == "error":
+            self.error = value
+            self.failed.emit(value)
+        else:
+            self.cancelled.emit()
+        self.ended.emit()
+
+
+#: scheduling niceness of training / scoring processes: the GUI, and the annotator, come first
+JOB_NICENESS = 12
+
+
+def _lower_priority(job) -> None:
+    """Renice the job's process (POSIX), so a busy CPU still serves the GUI at once."""
+    import os
+
+    pid = getattr(job, "pid", None) or getattr(getattr(job, "_proc", None), "pid", None)
+    if not pid or not hasattr(os, "setpriority"):
+        return
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, pid)
+        if current < JOB_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, pid, JOB_NICENESS)
+    except OSError:
+        pass
+
+
+class JobRunner(QObject):
+    """Poll a core ``Job`` (child process) from the GUI thread without ever blocking it.
+
+    Signals: ``progress(Progress)``, ``finished(job)`` (state done / error / cancelled).
+    """
+
+    progress = Signal(object)
+    finished = Signal(object)
+
+    def __init__(self, job, reaper: TaskRunner, interval_ms: int = 100, parent: QObject | None = None):
+        super().__init__(parent)
+        self.job = job
+        self._reaper = reaper
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._poll)
+        self._reaped = threading.Event()
+
+    def start(self) -> "JobRunner":
+        self.job.start()
+        _lower_priority(self.job)
+        self._timer.start()
+        return self
+
+    def cancel(self) -> None:
+        if not self.job.finished:
+            self.job.cancel()
+
+    @property
+    def running(self) -> bool:
+        return not self.job.finished
+
+    @Slot()
+    def _poll(self) -> None:
+        progress = [ev.progress for ev in self.job.poll(0.0) if ev.kind == "progress" and ev.progress is not None]
+        # every stage change and epoch record goes out; of a run of step records, only the last
+        for i, p in enumerate(progress):
+            nxt = progress[i + 1] if i + 1 < len(progress) else None
+            if nxt is None or nxt.stage != p.stage or p.stage == "epoch":
+                self.progress.emit(p)
+        if self.job.finished:
+            self._timer.stop()
+            # reaping waits for the child to exit: never on the GUI thread
+            if self._reaper.submit(self._reap) is None:
+                self._reap()
+            self.finished.emit(self.job)
+
+    def _reap(self) -> None:
+        try:
+            self.job.join(10.0)
+        finally:
+            self._reaped.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Cancel if still running, wait for the end and reap the process (at shutdown)."""
+        self._timer.stop()
+        if not self.job.finished and self.job.state != "new":
+            self.job.cancel()
+            self.job.wait(timeout)
+            return
+        if self.job.state != "new":
+            if not self._reaped.wait(timeout):
+                self.job.join(2.0)
