@@ -89,9 +89,9 @@ def naive_import(project: Project, files: dict[str, Path], limit: int) -> float:
             qid = conn.execute(insert(schema.questions).values(
                 item_id=item_ids[uri], text=r.question, question_type="x", answer_type="other", status="labelled",
                 answer=r.answer, created_at=db.utcnow(), updated_at=db.utcnow()).returning(schema.questions.c.id)).scalar_one()
-            for a in r.answers:
-                conn.execute(insert(schema.answers).values(question_id=qid, answer=a.answer, source="import",
-                                                           confidence=a.confidence, created_at=db.utcnow()))
+            for answer, confidence, _ in r.answers:
+                conn.execute(insert(schema.answers).values(question_id=qid, answer=answer, source="import",
+                                                           confidence=confidence, created_at=db.utcnow()))
     return time.perf_counter() - t
 
 
