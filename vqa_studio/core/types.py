@@ -102,6 +102,7 @@ class Prediction:
     attention: Any = None  # numpy float16 [G, K] or None
     votes: Any = None  # numpy int16 [T] answer index voted by each MC sample / member, or None
     created_at: datetime | None = None
+    centres: Any = None  # point clouds: numpy float16 [K, 3] region centres the attention is over
 
     @property
     def answer(self) -> str | None:

@@ -105,6 +105,61 @@ class CloudPage(QWidget):
                            f"<p style='color:{COLORS['muted']}'>The 3D view shows clouds here once it is installed.</p>")
 
 
+class Cloud3DPage(QWidget):
+    """Point-cloud items in the four-view cuboid editor (``views.cloud_view.CloudView``), built the
+    first time a cloud item is shown (OpenGL and pyqtgraph load then, not at start-up). Where no
+    OpenGL context can be made the file and what is known about it are shown instead."""
+
+    def __init__(self, window: "MainWindow"):
+        super().__init__()
+        self.window = window
+        self.view = None
+        self.fallback = CloudPage()
+        self.lay = QVBoxLayout(self)
+        self.lay.setContentsMargins(0, 0, 0, 0)
+        self.lay.addWidget(self.fallback)
+        self.setFocusPolicy(Qt.StrongFocus)
+
+    def _ensure_view(self) -> bool:
+        if self.view is not None:
+            return True
+        if QApplication.platformName() in ("offscreen", "minimal"):
+            return False  # no OpenGL context on these platforms
+        try:
+            from .views.cloud_view import CloudView
+
+            self.view = CloudView(undo_stack=self.window.undo_stack)
+        except Exception as exc:  # noqa: BLE001 - no GL here: keep the text page, say why once
+            self.fallback.label.setToolTip(f"3D view unavailable: {exc}")
+            return False
+        self.view.message.connect(lambda text: self.window.statusBar().showMessage(text, 8000))
+        self.lay.removeWidget(self.fallback)
+        self.fallback.hide()
+        self.lay.addWidget(self.view)
+        self.setFocusProxy(self.view)
+        return True
+
+    def show_item(self, details) -> None:
+        if not self._ensure_view():
+            self.fallback.show_item(details)
+            return
+        self.view.set_item(self.window.project, details.item.id, details.media_path)
+        pred = details.prediction
+        centres = getattr(pred, "centres", None) if pred is not None else None
+        if centres is not None and pred.attention is not None:
+            self.view.set_attention(centres, pred.attention)
+        else:
+            self.view.set_attention(None, None)
+
+    def clear(self) -> None:
+        if self.view is not None:
+            self.view.clear()
+
+    def shutdown(self) -> None:
+        if self.view is not None:
+            self.view.shutdown()
+
+
 class MainWindow(QMainWindow):
     project_opened = Signal(object)
     item_shown = Signal(object)  # ItemDetails | None, after the view is updated
@@ -146,7 +201,7 @@ class MainWindow(QMainWindow):
 
         # --- centre ---------------------------------------------------------------------------------
         self.image_page = ImagePage()
-        self.cloud_page = CloudPage()
+        self.cloud_page = Cloud3DPage(self)
         self.empty_page = QLabel("")
         self.empty_page.setAlignment(Qt.AlignCenter)
         self.empty_page.setTextFormat(Qt.RichText)
@@ -517,6 +572,7 @@ class MainWindow(QMainWindow):
         self.bg.wait_idle(10)
         QApplication.processEvents()  # deliver what the writer finished
         self.undo_stack.clear()
+        self.cloud_page.clear()
         if self.controller is not None:
             self.controller.current_changed.disconnect(self._show_details)
             self.controller.deleteLater()
@@ -1167,6 +1223,7 @@ class MainWindow(QMainWindow):
         self._save_layout()
         self.device_probe.stop()
         self.close_project()
+        self.cloud_page.shutdown()
         self.bg.shutdown()
         self.writer.shutdown()
         self.images.shutdown()

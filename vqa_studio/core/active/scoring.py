@@ -29,16 +29,25 @@ TOP_K = 5
 class FusedCache:
     """Fused features per (model version, modality, member): question ids [N] and fused [N, D]."""
 
-    entries: dict[tuple[str, str, int], tuple[np.ndarray, torch.Tensor, np.ndarray]] = field(default_factory=dict)
+    entries: dict[tuple[str, str, int], tuple] = field(default_factory=dict)  # (qids, fused, attention, centres)
 
     def get(self, version: str, kind: ItemKind, member: int):
         return self.entries.get((version, kind.value, member))
 
     def put(self, version: str, kind: ItemKind, member: int, qids: np.ndarray, fused: torch.Tensor,
-            attention: np.ndarray) -> None:
+            attention: np.ndarray, centres: np.ndarray | None = None) -> None:
         for key in [k for k in self.entries if k[0] != version]:
             del self.entries[key]  # one model version at a time: the memory stays bounded
-        self.entries[(version, kind.value, member)] = (qids, fused, attention)
+        self.entries[(version, kind.value, member)] = (qids, fused, attention, centres)
+
+
+@dataclass
+class Sampled:
+    probs: np.ndarray  # [N, C, M*T] calibrated probabilities of every MC sample of every member
+    question_ids: np.ndarray  # [N], the order of the rows
+    attention: np.ndarray  # [N, G, K] float16 (first member)
+    fused: np.ndarray | None  # [N, D] float16: each question's embedding (first member)
+    centres: np.ndarray | None = None  # point clouds: [N, K, 3] float16 region centres
 
 
 @dataclass
@@ -59,9 +68,8 @@ class ScoreResult:
 def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T: int = 20, scope: str = "head",
                  seed: int = 0, batch_size: int = 256, device: torch.device | str = "cpu",
                  cache: FusedCache | None = None, use_student: bool = False
-                 ) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """(probs [N, C, M*T], question ids [N], attention [N, G, K] float16, fused [N, D] float16 of the
-    first member: the question's embedding) for the dataset's questions.
+                 ) -> Generator[Progress, None, "Sampled"]:
+    """``Sampled`` for the dataset's questions (see there).
 
     Yields progress per batch and member. Calibrated: logits are divided by the net set's temperature.
     """
@@ -74,21 +82,26 @@ def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T:
     qids_ref: np.ndarray | None = None
     attention: np.ndarray | None = None
     embedding: np.ndarray | None = None
+    centres: np.ndarray | None = None
     for m_idx, net in enumerate(members):
         net.to(device).eval()
         hit = cache.get(bundle.version, kind, m_idx) if cache is not None and scope == "head" else None
         if hit is not None and not np.array_equal(hit[0], order):
             hit = None  # the cached features are of another set of questions
         if hit is not None:
-            qids, fused, att = hit
+            qids, fused, att, hit_centres = hit
+            if m_idx == 0 and hit_centres is not None:
+                centres = hit_centres
         elif scope == "head":
-            fused_parts, qid_parts, att_parts = [], [], []
+            fused_parts, qid_parts, att_parts, centre_parts = [], [], [], []
             done = 0
             with torch.inference_mode():
                 for batch in batches(dataset, batch_size, shuffle=False):
                     enc = net.encode({k: v.to(device) for k, v in batch.items()})
                     fused_parts.append(enc.fused)
                     att_parts.append(enc.attention.to("cpu", torch.float16).numpy())
+                    if kind is ItemKind.CLOUD and m_idx == 0:
+                        centre_parts.append(enc.centres.to("cpu", torch.float16).numpy())
                     qid_parts.append(batch["question_ids"].numpy())
                     done += len(qid_parts[-1])
                     yield Progress("scoring", done + m_idx * n, n * len(members),
@@ -96,8 +109,10 @@ def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T:
             fused = torch.cat(fused_parts) if fused_parts else torch.zeros(0, net.config.hidden_dim)
             qids = np.concatenate(qid_parts) if qid_parts else np.zeros(0, np.int64)
             att = np.concatenate(att_parts) if att_parts else np.zeros((0, 1, 1), np.float16)
+            if centre_parts:
+                centres = np.concatenate(centre_parts)
             if cache is not None:
-                cache.put(bundle.version, kind, m_idx, qids, fused, att)
+                cache.put(bundle.version, kind, m_idx, qids, fused, att, centres if m_idx == 0 else None)
         if scope == "head":
             probs = sampling.mc_dropout_from_fused(net, fused, T, seed=seed + m_idx, temperature=temperature,
                                                    device=device)
@@ -124,7 +139,7 @@ def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T:
             raise RuntimeError("ensemble members scored the questions in different orders")
         parts.append(probs)
         yield Progress("scoring", (m_idx + 1) * n, n * len(members), f"{kind.value}: member {m_idx + 1} sampled")
-    return sampling.combine(*parts), qids_ref, attention, embedding
+    return Sampled(sampling.combine(*parts), qids_ref, attention, embedding, centres)
 
 
 def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors, questions: Sequence[QA], *,
@@ -135,7 +150,7 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
     """Score ``questions`` (any modalities) -> columns: question_ids, probs_mean [N, C], topk idx/probs,
     scores {method: [N]}, votes [N, S], attention [N, G, K]."""
     out: dict[str, list] = {"question_ids": [], "top_idx": [], "top_p": [], "votes": [], "attention": [], "mean": [],
-                            "fused": []}
+                            "fused": [], "centres": []}
     scores: dict[str, list] = {}
     methods = list(methods or acquisition.acquisition_names())
     for kind in (ItemKind.IMAGE, ItemKind.CLOUD):
@@ -145,8 +160,10 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
         for done, total in media.load({qa.item_id for qa in qs}):
             yield Progress("loading media", done, total, f"decoding {kind.value} media")
         ds = VQADataset(qs, media, bundle.encoders, with_labels=False)
-        probs, qids, att, fused = yield from sample_probs(bundle, kind, ds, T=T, scope=scope, seed=seed, batch_size=batch_size,
-                                                   device=device, cache=cache, use_student=use_student)
+        sampled = yield from sample_probs(bundle, kind, ds, T=T, scope=scope, seed=seed, batch_size=batch_size,
+                                          device=device, cache=cache, use_student=use_student)
+        probs, qids, att, fused = sampled.probs, sampled.question_ids, sampled.attention, sampled.fused
+        out["centres"].append(sampled.centres if sampled.centres is not None else [None] * len(qids))
         idx, p = acquisition.top_k(probs, TOP_K)
         for name, vals in acquisition.score_all(probs, methods).items():
             scores.setdefault(name, []).append(vals)
@@ -157,7 +174,7 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
         out["attention"].append(att)
         out["mean"].append(probs.mean(axis=2))
         out["fused"].append(fused)
-    cols: dict[str, np.ndarray | list] = {k: (v if k in ("votes", "attention", "mean", "fused") else
+    cols: dict[str, np.ndarray | list] = {k: (v if k in ("votes", "attention", "mean", "fused", "centres") else
                                               (np.concatenate(v) if v else np.zeros(0))) for k, v in out.items()}
     cols["scores"] = {k: np.concatenate(v) for k, v in scores.items()}
     return cols
@@ -181,6 +198,7 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict,
     votes = np.concatenate([v.astype(np.int16) if v.dtype != np.int16 else v for v in cols["votes"]]) \
         if all(v.shape[1] == cols["votes"][0].shape[1] for v in cols["votes"]) else None
     att_rows: list[np.ndarray] = [a for block in cols["attention"] for a in block]
+    centre_rows: list = [c for block in cols.get("centres", []) for c in block] or [None] * len(qids)
     vote_rows = list(votes) if votes is not None else [v for block in cols["votes"] for v in block]
     names = list(scores)
     now = literal_column("'" + utcnow().isoformat(sep=" ") + "'")
@@ -195,6 +213,7 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict,
             "scores": row_scores, "in_vocab": qid not in outside_vocab,
             "attention": codec.encode_array(np.asarray(att_rows[r], dtype=np.float16)),
             "votes": codec.encode_array(np.asarray(vote_rows[r], dtype=np.int16)),
+            "centres": None if centre_rows[r] is None else codec.encode_array(np.asarray(centre_rows[r], np.float16)),
         })
         for n in names:
             score_rows.append({"model_version": version, "method": n, "question_id": qid, "value": row_scores[n]})

@@ -158,8 +158,9 @@ def simulate(project, cfg: SimConfig, *, snapshot: Snapshot | None = None, media
                 from .scoring import sample_probs
 
                 bundle = ModelBundle("sim", encoders, {cfg.kind: NetSet(cfg.kind, config.to_dict(), nets)})
-                probs, qids, _, _ = yield from sample_probs(bundle, cfg.kind, ds, T=cfg.mc_samples, scope=cfg.scope,
-                                                            seed=cfg.seed + r)
+                sampled = yield from sample_probs(bundle, cfg.kind, ds, T=cfg.mc_samples, scope=cfg.scope,
+                                                  seed=cfg.seed + r)
+                probs, qids = sampled.probs, sampled.question_ids
                 method = cfg.strategy
             scores = acquisition.get_acquisition(method)(probs)
             scores = scores + rng.random(len(scores)) * 1e-9  # ties broken at random, not by position

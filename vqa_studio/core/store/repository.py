@@ -76,6 +76,7 @@ def _prediction(row) -> Prediction:
         question_id=row.question_id, model_version=row.model_version, answers=list(row.answers),
         probs=[float(p) for p in row.probs], scores=dict(row.scores or {}), in_vocab=bool(row.in_vocab),
         attention=decode_array(row.attention), votes=decode_array(row.votes), created_at=row.created_at,
+        centres=decode_array(row.centres),
     )
 
 

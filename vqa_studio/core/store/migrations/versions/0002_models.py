@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("scores", sa.JSON, nullable=True),
         sa.Column("in_vocab", sa.Boolean, nullable=False),
         sa.Column("attention", sa.LargeBinary, nullable=True),
+        sa.Column("centres", sa.LargeBinary, nullable=True),
         sa.Column("votes", sa.LargeBinary, nullable=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_predictions"),
