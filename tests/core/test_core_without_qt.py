@@ -29,7 +29,7 @@ def test_core_runs_with_qt_uninstalled(tmp_path):
                 continue
             importlib.import_module(m.name)
         from vqa_studio import cli
-        assert cli.main(["demo", "--no-gui", "-q", "--scenes", "30", "--labelled", "0.5", "--project", r"{tmp_path / 'demo'}"]) == 0
+        assert cli.main(["demo", "--no-gui", "-q", "--scenes", "30", "--scenes-3d", "10", "--labelled", "0.5", "--project", r"{tmp_path / 'demo'}"]) == 0
         assert cli.main(["stats", "--project", r"{tmp_path / 'demo'}"]) == 0
         assert not [m for m in sys.modules if m.startswith(("PySide6", "pyqtgraph"))]
         print("CORE-OK")
