@@ -1,16 +1,7 @@
-"""Run these tests on one torch thread.
-
-The suites use tiny models: each op is microseconds, and with several OpenMP threads on a busy
-machine every op waits at a barrier for a descheduled thread (measured: 58 s instead of 14 s for
-tests/core/model + tests/core/uncertainty under a load average of 6 on 2 cores).
-"""
+"""These tests run on one torch thread (see ``one_torch_thread`` in tests/conftest.py)."""
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_torch_thread(one_torch_thread):
     yield
-    torch.set_num_threads(before)

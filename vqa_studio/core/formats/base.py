@@ -103,6 +103,20 @@ def load_json(path: Path) -> Any:
         raise BadInputError(path, f"{what}: {exc.msg}", f"line {exc.lineno} column {exc.colno}") from None
 
 
+def place_file(src: Path, dst: Path) -> None:
+    """Put a copy of ``src`` at ``dst`` (a hard link where the file system allows), unless it is there."""
+    import os
+    import shutil
+
+    if dst.exists():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def _loads(data: bytes) -> Any:
     """orjson where installed (about twice as fast on big annotation files), else the standard json.
     orjson's errors are turned into the standard ``JSONDecodeError`` so messages stay the same."""

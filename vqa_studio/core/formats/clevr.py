@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import BadInputError
-from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, require
+from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, place_file, require
 
 
 def _program(raw, path: Path, where: str) -> list[dict]:
@@ -118,13 +117,7 @@ def write(rows: Iterable[ExportQuestion], out_dir: str | Path, copy_images: bool
         entry.update({k: v for k, v in r.question_meta.items() if k in ("program", "question_family_index")})
         questions.append(entry)
         if copy_images:
-            dst = out / "images" / r.split / names[r.item_id]
-            if not dst.exists():
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(r.media_path, dst)
-                except OSError:
-                    shutil.copyfile(r.media_path, dst)
+            place_file(r.media_path, out / "images" / r.split / names[r.item_id])
     path = out / "CLEVR_questions.json"
     tmp = path.with_suffix(".json.part")
     tmp.write_text(json.dumps({"info": {"version": "1.0", "source": "VQA Studio"}, "questions": questions}), encoding="utf-8")

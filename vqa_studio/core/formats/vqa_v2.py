@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import BadInputError
-from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, require
+from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, place_file, require
 
 _STR, _STR_NONE, _INT_NONE = {str}, {str, type(None)}, {int, type(None)}
 DEFAULT_PATTERNS = ("COCO_{data_subtype}_{image_id:012d}.jpg", "{image_id}.png", "{image_id}.jpg")
@@ -218,13 +217,7 @@ def write(rows: Iterable[ExportQuestion], out_dir: str | Path, data_type: str = 
                     "vqa_studio": {"status": r.status, "annotators": sorted({a for a, _ in r.human_answers})},
                 })
             if copy_images:
-                dst = out / "images" / split / f"{image_id}{r.media_path.suffix.lower()}"
-                if not dst.exists():
-                    dst.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        os.link(r.media_path, dst)
-                    except OSError:
-                        shutil.copyfile(r.media_path, dst)
+                place_file(r.media_path, out / "images" / split / f"{image_id}{r.media_path.suffix.lower()}")
         info = {"description": "exported by VQA Studio", "version": "2.0"}
         qfile = out / f"v2_OpenEnded_{data_type}_{subtype}_questions.json"
         afile = out / f"v2_{data_type}_{subtype}_annotations.json"
