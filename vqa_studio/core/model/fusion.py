@@ -49,6 +49,7 @@ class BilinearAttentionFusion(nn.Module):
         self.att_q = nn.Linear(q_dim, rank)
         self.att_v = nn.Linear(v_dim, rank)
         self.att_p = nn.Linear(rank, glimpses)
+        self.att_p.keep_float = True  # its weight is folded with the question (forward), not called
         self.pool_v = nn.Linear(v_dim, glimpses * rank)  # V'_g for all glimpses in one product
         self.pool_q = nn.ModuleList(nn.Linear(q_dim, rank) for _ in range(glimpses))
         self.proj = nn.ModuleList(nn.Linear(rank, q_dim) for _ in range(glimpses))

@@ -185,7 +185,8 @@ def _rebuild(config: dict[str, Any], state: dict[str, torch.Tensor], path: Path)
 
 def quantized_copy(net: VQANet) -> VQANet:
     """Dynamic int8 quantization (weights int8, activations quantized on the fly) of the Linear and GRU
-    layers, for CPU inference. The classifier's stacked heads and the convolutions stay fp32."""
+    layers, for CPU inference. The classifier's stacked heads, the convolutions and the layers marked
+    ``keep_float`` (their weights are used as tensors) stay fp32."""
     import copy
     import warnings
 
@@ -200,7 +201,13 @@ def quantized_copy(net: VQANet) -> VQANet:
             from torch.ao.quantization import quantize_dynamic
         except ImportError:  # pragma: no cover - a torch without it
             return net
-        return quantize_dynamic(copy.deepcopy(net).eval(), {nn.Linear, nn.GRU}, dtype=torch.qint8)
+        from torch.ao.quantization import default_dynamic_qconfig
+
+        model = copy.deepcopy(net).eval()
+        # layers whose weight is read directly (not only called) are marked ``keep_float``
+        spec = {name: default_dynamic_qconfig for name, m in model.named_modules()
+                if isinstance(m, (nn.Linear, nn.GRU)) and not getattr(m, "keep_float", False)}
+        return quantize_dynamic(model, spec, dtype=torch.qint8)
 
 
 def check_compatible(bundle: ModelBundle, other_config: dict[str, Any], kind: ItemKind) -> None:
