@@ -56,14 +56,16 @@ def shapes2d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: 
 
 
 def scenes3d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: float = 1.0,
-                     n_points: int = 8192, scenes_out: list | None = None) -> Iterator[Record]:
+                     n_points: int = 8192, scenes_out: list | None = None,
+                     questions_per_scene: int = 5) -> Iterator[Record]:
     """Write the 3D demo point clouds into ``folder``; one Record per question (as ``shapes2d_records``).
     The ground-truth cuboids also go into the item's metadata (``cuboids``: centre, size, yaw, label);
     ``scenes_out`` collects the (path, scene) pairs."""
     from .synth import scenes3d
 
     rng = np.random.default_rng(seed + 2)
-    for path, scene in scenes3d.write_dataset(folder, n_scenes, seed=seed, n_points=n_points):
+    for path, scene in scenes3d.write_dataset(folder, n_scenes, seed=seed, n_points=n_points,
+                                              questions_per_scene=questions_per_scene):
         if scenes_out is not None:
             scenes_out.append((path, scene))
         show = scene.split != "train" or rng.random() < labelled_fraction
@@ -81,26 +83,49 @@ def scenes3d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: 
 
 
 def _add_cuboids(project: Project, scenes: list) -> None:
-    """Each 3D scene's ground-truth cuboids, and each counting question linked to what it counts."""
+    """Each 3D scene's ground-truth cuboids, and each counting question linked to what it counts.
+
+    One transaction for the whole demo (the same rows ``cuboids.import_cuboids`` and ``cuboids.link``
+    write, one ``create`` history row per cuboid): a commit per scene and per question, each an fsync
+    with ``synchronous=FULL``, made the 3D demo take minutes."""
     from sqlalchemy import select
 
     from . import cuboids
     from .store import schema as s
+    from .store.db import utcnow
 
     with project.engine.connect() as conn:
         item_of = {uri: iid for iid, uri in conn.execute(select(s.items.c.id, s.items.c.uri))}
-    for path, scene in scenes:
-        item_id = item_of[project.uri_for(Path(path).resolve())]
-        stored = cuboids.import_cuboids(project, item_id, scene.cuboids, replace=True)
-        by_text = {q.text: q.id for q in project.questions_of_item(item_id)}
-        for qa in scene.questions:
-            counted = cuboids.counted_objects(scene, qa.family, qa.question)
-            if counted is not None and qa.question in by_text:
-                cuboids.link(project, by_text[qa.question], [stored[i].id for i in counted])
+        question_of = {(iid, text): qid for qid, iid, text in
+                       conn.execute(select(s.questions.c.id, s.questions.c.item_id, s.questions.c.text))}
+    with project.writer.begin() as conn:
+        now = utcnow()
+        for path, scene in scenes:
+            item_id = item_of[project.uri_for(Path(path).resolve())]
+            stored = []
+            for c in scene.cuboids:
+                cid = cuboids._insert(conn, item_id, c, "import", "import", now)
+                cuboids._write_edit(conn, cid, "create", None, c, "import", now)
+                stored.append(cid)
+            for qa in scene.questions:
+                counted = cuboids.counted_objects(scene, qa.family, qa.question)
+                qid = question_of.get((item_id, qa.question))
+                if counted is not None and qid is not None:
+                    cuboids._set_links(conn, qid, [stored[i] for i in counted])
 
 
-def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0, labelled_fraction: float = 1.0,
-               train: bool = False, train_args=None, n_scenes_3d: int = 0) -> Generator[Progress, None, DemoResult]:
+#: the demo's default size: scenes, and questions asked about each (more questions per image cost little
+#: in training: the image encoder runs once per image and batch)
+DEMO_SCENES = 1200
+DEMO_QUESTIONS_PER_SCENE = 5
+DEMO_QUESTIONS_PER_SCENE_3D = 5
+DEMO_SCENES_3D = 200
+
+
+def build_demo(folder: Path, n_scenes: int = DEMO_SCENES, seed: int = 0, labelled_fraction: float = 1.0,
+               train: bool = False, train_args=None, n_scenes_3d: int = 0,
+               questions_per_scene: int = DEMO_QUESTIONS_PER_SCENE,
+               questions_per_scene_3d: int = DEMO_QUESTIONS_PER_SCENE_3D) -> Generator[Progress, None, DemoResult]:
     """Create the demo project in ``folder`` (or open it if it is already there).
 
     With ``train``, a first model is trained on the labelled seed and scores the pool, so the demo
@@ -120,12 +145,13 @@ def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0, labelled_fract
     result = DemoResult(folder, True, n_scenes=n_scenes)
     try:
         yield Progress("generating", 0, n_scenes, f"drawing {n_scenes} scenes")
-        records = list(shapes2d_records(project.media_dir / "shapes2d", n_scenes, seed, labelled_fraction))
+        records = list(shapes2d_records(project.media_dir / "shapes2d", n_scenes, seed, labelled_fraction,
+                                        questions_per_scene=questions_per_scene))
         scenes3d: list = []
         if n_scenes_3d:
             yield Progress("generating", n_scenes, n_scenes, f"sampling {n_scenes_3d} 3D scenes")
             records += list(scenes3d_records(project.media_dir / "scenes3d", n_scenes_3d, seed, labelled_fraction,
-                                             scenes_out=scenes3d))
+                                             scenes_out=scenes3d, questions_per_scene=questions_per_scene_3d))
         yield Progress("generating", n_scenes, n_scenes, f"{len(records)} questions")
         report = yield from project.import_records(records)
         if scenes3d:
@@ -139,7 +165,7 @@ def build_demo(folder: Path, n_scenes: int = 1200, seed: int = 0, labelled_fract
             from .train.config import TrainingArgs
             from .train.pipeline import run_training
 
-            outcome = yield from run_training(project, train_args or TrainingArgs(epochs=8, time_limit_s=240))
+            outcome = yield from run_training(project, train_args or TrainingArgs.for_demo())
             result.steps.append(outcome.summary().replace("\n", "\n    "))
     finally:
         project.close()

@@ -195,3 +195,34 @@ def test_an_answer_the_model_cannot_output_is_kept_and_flagged(demo):
     demo.run(run_training(demo, TrainingArgs(**FAST)))  # a full retrain grows the vocabulary
     assert "chartreuse" in registry.load_version(demo).encoders.answers
     assert demo.prediction(qid).in_vocab is True
+
+
+def test_point_cloud_attention_centres_are_stored_in_the_files_coordinates(tmp_path):
+    """The model sees each cloud centred and scaled into the unit ball; the region centres it stores
+    with a prediction are taken back to the file's coordinates, where the 3D view draws them."""
+    from vqa_studio.core.data.clouds import load_cloud
+    from vqa_studio.core.demo import build_demo
+    from vqa_studio.core.project import Project
+    from vqa_studio.core.types import ItemKind
+
+    folder = tmp_path / "demo3d"
+    Project.run(build_demo(folder, n_scenes=0, n_scenes_3d=8, questions_per_scene_3d=3))
+    project = Project.open(folder)
+    try:
+        project.run(run_training(project, TrainingArgs(**FAST)))
+        snapshot = Snapshot.load(project)
+        checked = 0
+        for qa in snapshot.questions[:6]:
+            assert qa.kind is ItemKind.CLOUD
+            centres = project.prediction(qa.question_id).centres
+            assert centres.shape == (64, 3) and centres.dtype == np.float32
+            xyz = load_cloud(snapshot.media_path(qa.item_id)).xyz
+            lo, hi = xyz.min(0) - 1e-3, xyz.max(0) + 1e-3
+            assert ((centres >= lo) & (centres <= hi)).all()  # inside the cloud's own box
+            # the ground is 10 m wide: farthest-point sampling puts centres near its edges, far
+            # outside the model's unit ball
+            assert np.abs(centres[:, :2]).max() > 3.0
+            checked += 1
+        assert checked == 6
+    finally:
+        project.close()

@@ -47,7 +47,7 @@ class Sampled:
     question_ids: np.ndarray  # [N], the order of the rows
     attention: np.ndarray  # [N, G, K] float16 (first member)
     fused: np.ndarray | None  # [N, D] float16: each question's embedding (first member)
-    centres: np.ndarray | None = None  # point clouds: [N, K, 3] float16 region centres
+    centres: np.ndarray | None = None  # point clouds: [N, K, 3] float32 region centres, files' coordinates
 
 
 @dataclass
@@ -78,6 +78,8 @@ def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T:
     temperature = ns.temperature
     n = dataset.n_questions
     order = np.asarray([qa.question_id for group in dataset.groups for qa in group], dtype=np.int64)
+    media = dataset.media
+    item_of = {qa.question_id: qa.item_id for group in dataset.groups for qa in group} if kind is ItemKind.CLOUD else {}
     parts: list[np.ndarray] = []
     qids_ref: np.ndarray | None = None
     attention: np.ndarray | None = None
@@ -100,8 +102,9 @@ def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T:
                     enc = net.encode({k: v.to(device) for k, v in batch.items()})
                     fused_parts.append(enc.fused)
                     att_parts.append(enc.attention.to("cpu", torch.float16).numpy())
-                    if kind is ItemKind.CLOUD and m_idx == 0:
-                        centre_parts.append(enc.centres.to("cpu", torch.float16).numpy())
+                    if kind is ItemKind.CLOUD and m_idx == 0:  # in the files' coordinates, for the 3D view
+                        items = [item_of[q] for q in batch["question_ids"].tolist()]
+                        centre_parts.append(media.to_file_coordinates(items, enc.centres.float().cpu().numpy()))
                     qid_parts.append(batch["question_ids"].numpy())
                     done += len(qid_parts[-1])
                     yield Progress("scoring", done + m_idx * n, n * len(members),
@@ -213,7 +216,7 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict,
             "scores": row_scores, "in_vocab": qid not in outside_vocab,
             "attention": codec.encode_array(np.asarray(att_rows[r], dtype=np.float16)),
             "votes": codec.encode_array(np.asarray(vote_rows[r], dtype=np.int16)),
-            "centres": None if centre_rows[r] is None else codec.encode_array(np.asarray(centre_rows[r], np.float16)),
+            "centres": None if centre_rows[r] is None else codec.encode_array(np.asarray(centre_rows[r], np.float32)),
         })
         for n in names:
             score_rows.append({"model_version": version, "method": n, "question_id": qid, "value": row_scores[n]})

@@ -5,7 +5,7 @@
   clouds [N, P, 6] float16), optionally cached on disk, so epochs never decode again.
 * ``VQADataset`` + ``collate``: a torch Dataset of *items* (one medium and its questions), so a
   batch holds each medium once: ``batch = {media [U, ...], media_index [B], tokens [B, L],
-  lengths [B], labels [B], soft_labels [B, C], question_ids [B]}``; questions about the same image
+  lengths [B], labels [B], soft_labels [B, C], tag_mask [B], question_ids [B]}``; questions about the same image
   share one pass of the image encoder.
 * ``batches``: shuffled (or ordered) batches of about ``batch_size`` questions, grouped by item.
 """
@@ -24,7 +24,7 @@ import torch
 
 from ..errors import BadInputError
 from ..types import LABEL_STATUSES, ItemKind, Status
-from .vocab import AnswerVocab, Vocab, normalize_answer
+from .vocab import OTHER, AnswerVocab, Vocab, normalize_answer
 
 MAX_QUESTION_LEN = 24
 
@@ -175,21 +175,39 @@ def _image_array(path: Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(load_image(path, size=size).transpose(2, 0, 1))  # [3, S, S] uint8
 
 
-def cloud_array(path: Path, n_points: int, seed: int = 0) -> np.ndarray:
-    """[P, 6] float32: xyz centred and scaled into the unit sphere, rgb in 0..1 (grey when absent)."""
+def cloud_frame(xyz: np.ndarray) -> np.ndarray:
+    """The model's frame of a cloud, from all its points: [cx, cy, cz, scale] float64, the centre of
+    its bounding box and the largest distance of a point from it. ``(xyz - c) / scale`` is what the
+    model sees; ``p * scale + c`` takes the model's region centres back to the file's coordinates."""
+    xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+    if not len(xyz):
+        return np.array([0.0, 0.0, 0.0, 1.0])
+    centre = (xyz.max(0) + xyz.min(0)) / 2
+    scale = float(np.sqrt(((xyz - centre) ** 2).sum(1).max())) or 1.0
+    return np.array([*centre, scale])
+
+
+def cloud_array(path: Path, n_points: int, seed: int = 0, with_frame: bool = False):
+    """[P, 6] float32: xyz centred and scaled into the unit sphere (:func:`cloud_frame`), rgb in 0..1
+    (grey when absent); with ``with_frame`` also the frame (to map region centres back)."""
     from .clouds import load_cloud
 
     cloud = load_cloud(path)
-    xyz = cloud.xyz.astype(np.float32)
+    frame = cloud_frame(cloud.xyz)
     rng = np.random.default_rng(seed)
-    n = len(xyz)
+    n = len(cloud.xyz)
     idx = rng.choice(n, n_points, replace=n < n_points) if n != n_points else np.arange(n)
-    pts = xyz[idx]
-    centre = (pts.max(0) + pts.min(0)) / 2
-    pts = pts - centre
-    scale = float(np.linalg.norm(pts, axis=1).max()) or 1.0
+    pts = ((cloud.xyz[idx].astype(np.float64) - frame[:3]) / frame[3]).astype(np.float32)
     rgb = cloud.rgb[idx].astype(np.float32) if cloud.rgb is not None else np.full((n_points, 3), 0.5, np.float32)
-    return np.concatenate([pts / scale, rgb], axis=1)
+    arr = np.concatenate([pts, rgb], axis=1)
+    return (arr, frame) if with_frame else arr
+
+
+def _save_atomic(path: Path, arr: np.ndarray, tag: int) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{tag}.part")
+    with open(tmp, "wb") as fh:
+        np.save(fh, arr)
+    os.replace(tmp, path)
 
 
 class MediaTensors:
@@ -209,18 +227,23 @@ class MediaTensors:
         self._data: dict[ItemKind, list[np.ndarray]] = {ItemKind.IMAGE: [], ItemKind.CLOUD: []}
         self._stacked: dict[ItemKind, torch.Tensor] = {}
         self.errors: dict[int, BadInputError] = {}
+        #: clouds: item id -> :func:`cloud_frame` (to take the model's region centres back to the file)
+        self.frames: dict[int, np.ndarray] = {}
 
     def _key(self, item_id: int) -> str:
         kind = self.snapshot.kinds[item_id]
         sha = self.snapshot.shas.get(item_id) or hashlib.sha256(self.snapshot.uris[item_id].encode()).hexdigest()
         size = self.image_size if kind is ItemKind.IMAGE else self.cloud_points
-        return f"{kind.value}{size}-{sha[:32]}"
+        return f"{kind.value}{size}{'f' if kind is ItemKind.CLOUD else ''}-{sha[:32]}"
 
     def _decode(self, item_id: int) -> np.ndarray:
         kind = self.snapshot.kinds[item_id]
         cached = self.cache_dir / (self._key(item_id) + ".npy") if self.cache_dir else None
+        frame_file = cached.with_name(cached.stem + ".frame.npy") if cached is not None else None
         if cached is not None and cached.exists():
             try:
+                if kind is ItemKind.CLOUD:
+                    self.frames[item_id] = np.load(frame_file)
                 return np.load(cached)
             except (OSError, ValueError):
                 pass  # a damaged cache file is decoded again
@@ -228,13 +251,22 @@ class MediaTensors:
         if kind is ItemKind.IMAGE:
             arr = _image_array(path, self.image_size)
         else:
-            arr = cloud_array(path, self.cloud_points, seed=item_id).astype(np.float16)
+            arr, frame = cloud_array(path, self.cloud_points, seed=item_id, with_frame=True)
+            arr = arr.astype(np.float16)
+            self.frames[item_id] = frame
+            if frame_file is not None:
+                _save_atomic(frame_file, frame, item_id)
         if cached is not None:
-            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.{item_id}.part")
-            with open(tmp, "wb") as fh:
-                np.save(fh, arr)
-            os.replace(tmp, cached)
+            _save_atomic(cached, arr, item_id)  # last: its presence means both files are there
         return arr
+
+    def to_file_coordinates(self, item_ids: Sequence[int], centres: np.ndarray) -> np.ndarray:
+        """Region centres [N, K, 3] in the model's frame of the clouds ``item_ids`` [N] -> float32 in the
+        files' coordinates (what the 3D view draws on)."""
+        frames = np.stack([self.frames.get(i, np.array([0.0, 0.0, 0.0, 1.0])) for i in item_ids]) \
+            if len(item_ids) else np.zeros((0, 4))
+        out = np.asarray(centres, dtype=np.float64) * frames[:, None, 3:4] + frames[:, None, :3]
+        return out.astype(np.float32)
 
     def load(self, item_ids: Iterable[int], workers: int = 4) -> Iterator[tuple[int, int]]:
         """Decode the items not loaded yet (threads; decoding releases the GIL). Yields (done, total).
@@ -310,7 +342,12 @@ class Encoders:
 
 
 class VQADataset(torch.utils.data.Dataset):
-    """One entry per item: its medium and its questions (those given)."""
+    """One entry per item: its medium and its questions (those given).
+
+    Everything a batch needs per question (token ids, label, soft scores) is worked out once, here,
+    into flat arrays in entry order, so :meth:`collate` is a few vectorised gathers (no per-question
+    Python work, no answer normalisation per epoch).
+    """
 
     def __init__(self, questions: Sequence[QA], media: MediaTensors, encoders: Encoders, with_labels: bool = True):
         self.media = media
@@ -322,6 +359,37 @@ class VQADataset(torch.utils.data.Dataset):
                 groups[qa.item_id].append(qa)
         self.item_ids = list(groups)
         self.groups = [groups[i] for i in self.item_ids]
+        self._prepare()
+
+    def _prepare(self) -> None:
+        qas = [qa for group in self.groups for qa in group]
+        sizes = np.fromiter((len(g) for g in self.groups), dtype=np.int64, count=len(self.groups))
+        self._start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(sizes) else sizes
+        self._size = sizes
+        self._entry = {item_id: k for k, item_id in enumerate(self.item_ids)}
+        toks = [self.encoders.tokens(qa.text) for qa in qas]
+        width = max((len(t) for t in toks), default=1)
+        tokens = np.zeros((len(qas), width), dtype=np.int64)
+        for r, t in enumerate(toks):
+            tokens[r, : len(t)] = t
+        self._tokens = torch.from_numpy(tokens)
+        self._lengths = torch.as_tensor([len(t) for t in toks], dtype=torch.long)
+        self._qids = torch.as_tensor([qa.question_id for qa in qas], dtype=torch.long)
+        if self.with_labels:
+            answers = self.encoders.answers
+            labels = np.full(len(qas), -1, dtype=np.int64)
+            soft = [soft_scores(qa.label_answers(), answers) for qa in qas]
+            k = max((len(x) for x in soft), default=0) or 1
+            soft_idx = np.zeros((len(qas), k), dtype=np.int64)
+            soft_val = np.zeros((len(qas), k), dtype=np.float32)
+            for r, (qa, scores) in enumerate(zip(qas, soft)):
+                if qa.answer is not None:
+                    labels[r] = answers.index(qa.answer)
+                for j, (c, v) in enumerate(scores.items()):
+                    soft_idx[r, j], soft_val[r, j] = c, v
+            self._labels = torch.from_numpy(labels)
+            self._tag = torch.as_tensor([qa.answer_type == OTHER for qa in qas], dtype=torch.bool)
+            self._soft_idx, self._soft_val = torch.from_numpy(soft_idx), torch.from_numpy(soft_val)
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -331,36 +399,31 @@ class VQADataset(torch.utils.data.Dataset):
 
     @property
     def n_questions(self) -> int:
-        return sum(len(g) for g in self.groups)
+        return int(self._size.sum())
 
     def collate(self, entries: Sequence[tuple[int, list[QA]]]) -> dict[str, torch.Tensor]:
         item_ids = [e[0] for e in entries]
-        qas = [qa for _, group in entries for qa in group]
-        media_index = [k for k, (_, group) in enumerate(entries) for _ in group]
-        toks = [self.encoders.tokens(qa.text) for qa in qas]
-        length = max(len(t) for t in toks)
-        tokens = torch.zeros(len(qas), length, dtype=torch.long)
-        for r, t in enumerate(toks):
-            tokens[r, : len(t)] = torch.as_tensor(t)
+        pos = np.fromiter((self._entry[i] for i in item_ids), dtype=np.int64, count=len(item_ids))
+        sizes = self._size[pos]
+        # question rows of these entries, in entry order: start of each entry + 0..size-1
+        rows = np.repeat(self._start[pos] - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) + np.arange(sizes.sum())
+        rows_t = torch.from_numpy(rows)
+        lengths = self._lengths.index_select(0, rows_t)
         batch = {
             "media": self.media.batch(item_ids),
-            "media_index": torch.as_tensor(media_index, dtype=torch.long),
-            "tokens": tokens,
-            "lengths": torch.as_tensor([len(t) for t in toks], dtype=torch.long),
-            "question_ids": torch.as_tensor([qa.question_id for qa in qas], dtype=torch.long),
+            "media_index": torch.from_numpy(np.repeat(np.arange(len(item_ids)), sizes)),
+            "tokens": self._tokens.index_select(0, rows_t)[:, : int(lengths.max()) if len(rows) else 1],
+            "lengths": lengths,
+            "question_ids": self._qids.index_select(0, rows_t),
         }
         if self.with_labels:
             n_cls = len(self.encoders.answers)
-            soft = torch.zeros(len(qas), n_cls)
-            labels = torch.full((len(qas),), -1, dtype=torch.long)
-            for r, qa in enumerate(qas):
-                scores = soft_scores(qa.label_answers(), self.encoders.answers)
-                for c, v in scores.items():
-                    soft[r, c] = v
-                if qa.answer is not None:
-                    labels[r] = self.encoders.answers.index(qa.answer)
+            soft = torch.zeros(len(rows), n_cls)
+            if n_cls:
+                soft.scatter_add_(1, self._soft_idx.index_select(0, rows_t), self._soft_val.index_select(0, rows_t))
             batch["soft_labels"] = soft
-            batch["labels"] = labels
+            batch["labels"] = self._labels.index_select(0, rows_t)
+            batch["tag_mask"] = self._tag.index_select(0, rows_t)  # answer type "other": a visual tag
         return batch
 
 

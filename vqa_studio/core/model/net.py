@@ -34,12 +34,13 @@ from torch.nn import functional as F
 
 from vqa_studio.core.errors import CheckpointError
 from vqa_studio.core.model.encoders import make_media_encoder, make_question_encoder
-from vqa_studio.core.model.fusion import BilinearAttentionFusion
+from vqa_studio.core.model.fusion import BilinearAttentionFusion, ConceptFusion, ReasoningFusion
 
 #: bump when the layer structure changes in a way old state dicts cannot load into
-ARCH_VERSION = 1
+ARCH_VERSION = 2
 #: config fields that do not change the weights' shapes or their meaning at inference
 NON_ARCH_FIELDS = frozenset({"media_dropout", "question_dropout", "fusion_dropout", "classifier_dropout"})
+FUSIONS = ("concept", "reasoning", "bilinear")
 
 
 @dataclass
@@ -53,9 +54,12 @@ class ModelConfig:
     region_dim: int = 128  # D_v, region feature size
     hidden_dim: int = 128  # D, question vector and fused vector size
     word_dim: int = 64  # word embedding size (gru)
-    fusion_rank: int = 128  # r, rank of the bilinear attention / pooling
+    fusion_rank: int = 64  # r, rank of the attention / pooling (concept fusion: also the number of concepts)
     glimpses: int = 2  # G
+    fusion: str = "concept"  # concept (soft filter programs: concepts, counts, relations) | reasoning
+    # (multi-step: read, attend with relations, count) | bilinear (BAN-style)
     classifier_hidden: int = 256
+    tag_head: bool = False  # training aid: predict, per medium, the "other"-type answers of its questions
     n_heads: int = 1  # > 1: multi-head ensemble on the shared backbone
     media_dropout: float = 0.1
     question_dropout: float = 0.1
@@ -76,6 +80,8 @@ class ModelConfig:
             value = getattr(self, name)
             if not 0.0 <= float(value) < 1.0:
                 raise ValueError(f"ModelConfig.{name} must be in [0, 1), not {value!r}")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"ModelConfig.fusion must be one of {', '.join(FUSIONS)}, not {self.fusion!r}")
         # JSON round trip: tuples become lists, so the config compares and hashes like its saved self
         self.media_options = json.loads(json.dumps(dict(self.media_options)))
         self.question_options = json.loads(json.dumps(dict(self.question_options)))
@@ -135,6 +141,7 @@ class Encoded:
     fused: torch.Tensor  # [B, D]
     attention: torch.Tensor  # [B, G, K], softmax over the K regions
     centres: torch.Tensor  # [B, K, 2|3] region centres for display
+    media_summary: torch.Tensor | None = None  # [U, D_v] max over each medium's regions (for the tag head)
 
 
 class MultiHeadClassifier(nn.Module):
@@ -217,9 +224,19 @@ class VQANet(nn.Module):
         self.question_encoder = make_question_encoder(
             c.question_encoder, c.vocab_size, c.word_dim, c.hidden_dim, c.question_dropout, **c.question_options
         )
-        self.fusion = BilinearAttentionFusion(c.hidden_dim, c.region_dim, c.fusion_rank, c.glimpses, c.fusion_dropout)
+        if c.fusion == "concept":
+            self.fusion = ConceptFusion(c.hidden_dim, c.region_dim, c.fusion_rank, c.glimpses, c.fusion_dropout,
+                                        centre_dim=getattr(self.media_encoder, "centre_dim", 2))
+        elif c.fusion == "reasoning":
+            self.fusion = ReasoningFusion(c.hidden_dim, c.region_dim, c.fusion_rank, c.glimpses, c.fusion_dropout,
+                                          centre_dim=getattr(self.media_encoder, "centre_dim", 2))
+        else:
+            self.fusion = BilinearAttentionFusion(c.hidden_dim, c.region_dim, c.fusion_rank, c.glimpses,
+                                                  c.fusion_dropout)
         self.classifier = MultiHeadClassifier(c.hidden_dim, c.classifier_hidden, c.n_answers, c.n_heads,
                                               c.classifier_dropout)
+        # training aid: which answers occur among a medium's questions, from the medium alone
+        self.tag_head = nn.Linear(c.region_dim, c.n_answers) if c.tag_head else None
 
     # --- properties -------------------------------------------------------------------------------------
     @property
@@ -247,12 +264,14 @@ class VQANet(nn.Module):
         elif media.shape[0] != batch["tokens"].shape[0]:
             raise ValueError("without media_index there must be one medium per question")
         regions, centres = self.media_encoder(media)
-        prepared = self.fusion.prepare(regions)
-        q = self.question_encoder(batch["tokens"], batch["lengths"]).vector
-        fused, attention = self.fusion(q, prepared, media_index)
+        question = self.question_encoder(batch["tokens"], batch["lengths"])
+        if self.config.fusion in ("reasoning", "concept"):
+            fused, attention = self.fusion(question, self.fusion.prepare(regions, centres), media_index)
+        else:
+            fused, attention = self.fusion(question.vector, self.fusion.prepare(regions), media_index)
         if media_index is not None:
             centres = centres[media_index]
-        return Encoded(fused, attention, centres)
+        return Encoded(fused, attention, centres, regions.amax(1) if self.tag_head is not None else None)
 
     def head(self, fused: torch.Tensor, head_index: int | None = None) -> torch.Tensor:
         """Logits [B, C]: one head's, or with several heads and ``head_index=None`` the log of their
@@ -279,9 +298,12 @@ class VQANet(nn.Module):
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """dict(logits [B, C], attention [B, G, K], fused [B, D], centres [B, K, c]);
-        with several heads also head_logits [B, C, H]."""
+        with several heads also head_logits [B, C, H]; with the tag head tag_logits [U, C] (per medium:
+        which answers its questions have, see :func:`tag_loss`)."""
         enc = self.encode(batch)
         out = {"fused": enc.fused, "attention": enc.attention, "centres": enc.centres}
+        if self.tag_head is not None:
+            out["tag_logits"] = self.tag_head(enc.media_summary)
         if self.n_heads > 1:
             per_head = self.classifier(enc.fused)  # [H, B, C]
             out["head_logits"] = per_head.permute(1, 2, 0)
@@ -332,12 +354,13 @@ class VQANet(nn.Module):
             raise CheckpointError(f"the checkpoint's weights do not fit this model: {e}") from e
 
 
-def vqa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+def vqa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor], label_smoothing: float = 0.0) -> torch.Tensor:
     """Cross-entropy for logits [B, C] or per-head logits [B, C, H] (summed over heads).
 
     Uses ``batch["soft_labels"]`` [B, C] when present (soft targets normalised to sum 1; rows that
     sum to 0, answers outside the vocabulary, are skipped), else ``batch["labels"]`` with -1 ignored.
-    Returns 0 (with a graph) when no row has a usable label.
+    Returns 0 (with a graph) when no row has a usable label. ``label_smoothing`` mixes the target with
+    the uniform distribution over the classes (as ``F.cross_entropy``'s).
     """
     if logits.dim() == 3:
         logits = logits.permute(0, 2, 1)  # [B, H, C]
@@ -359,10 +382,39 @@ def vqa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.T
             per_row = -logp.gather(-1, idx[:, None, None].expand(-1, logp.shape[1], 1)).squeeze(-1)
         else:
             per_row = -logp.gather(-1, idx[:, None]).squeeze(-1)
+    if label_smoothing:
+        per_row = (1.0 - label_smoothing) * per_row - label_smoothing * logp.mean(-1)
     if per_row.dim() == 2:
         per_row = per_row.sum(-1)  # heads
     n = keep.sum()
     return (per_row * keep).sum() / n.clamp_min(1)
+
+
+def tag_loss(tag_logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Multi-label loss of the tag head: for each medium u, the target of answer c is 1 when one of
+    its questions marked in ``batch["tag_mask"]`` (answer type "other": "red", "circle", "dog"...)
+    has c among its answers (``soft_labels > 0``, else ``labels``), 0 otherwise. An image-level,
+    question-free signal to the media encoder from the same labels (it learns what is in the image
+    directly instead of only through attention): on the demo it is what makes the colours, shapes and
+    sizes learnable in minutes. Returns 0 (with a graph) when no question is marked."""
+    u, n_cls = tag_logits.shape
+    mask = batch.get("tag_mask")
+    if mask is None or not bool(mask.any()):
+        return tag_logits.sum() * 0.0
+    soft = batch.get("soft_labels")
+    if soft is not None:
+        hit = (soft > 0).to(tag_logits.dtype)
+    else:
+        labels = batch["labels"].to(torch.long)
+        hit = torch.zeros(labels.shape[0], n_cls, dtype=tag_logits.dtype, device=tag_logits.device)
+        ok = labels >= 0
+        hit[ok.nonzero().squeeze(1), labels[ok]] = 1.0
+    hit = hit * mask.to(hit.dtype).unsqueeze(1)
+    media_index = batch.get("media_index")
+    if media_index is None:
+        media_index = torch.arange(hit.shape[0], device=hit.device)
+    target = torch.zeros(u, n_cls, dtype=hit.dtype, device=hit.device).index_add_(0, media_index.to(torch.long), hit)
+    return F.binary_cross_entropy_with_logits(tag_logits.float(), target.clamp(max=1.0).float())
 
 
 def move_batch(batch: Mapping[str, Any], device: torch.device | str | None) -> dict[str, Any]:
@@ -385,6 +437,7 @@ __all__ = [
     "arch_signature",
     "describe_arch_mismatch",
     "vqa_loss",
+    "tag_loss",
     "move_batch",
     "count_parameters",
 ]

@@ -167,7 +167,7 @@ predictions = Table(
     Column("scores", JSON, nullable=True),  # {method: value}, for display
     Column("in_vocab", Boolean, nullable=False, default=True),
     Column("attention", LargeBinary, nullable=True),  # float16 [G, K] (+ shape header)
-    Column("centres", LargeBinary, nullable=True),  # float16 [K, 3]: point-cloud region centres (file coordinates)
+    Column("centres", LargeBinary, nullable=True),  # float32 [K, 3]: point-cloud region centres (file coordinates)
     Column("votes", LargeBinary, nullable=True),  # int16 [T]: answer index per sample / member
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("question_id", "model_version"),

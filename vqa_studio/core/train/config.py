@@ -49,6 +49,8 @@ class TrainingArgs:
     image_encoder: str = "cnn_grid"  # cnn_grid | mobilenet_grid
     cloud_encoder: str = "pointnet"
     question_encoder: str = "gru"  # gru | transformer
+    image_encoder_options: dict[str, Any] = field(default_factory=dict)  # ModelConfig.media_options of image models
+    cloud_encoder_options: dict[str, Any] = field(default_factory=dict)  # ... and of point-cloud models
     media_dropout: float = 0.1
     question_dropout: float = 0.1
     fusion_dropout: float = 0.1
@@ -58,7 +60,12 @@ class TrainingArgs:
     max_answers: int = 3000
     mc_samples: int = 20  # re-scoring after training
     mc_scope: str = "head"
-    time_limit_s: float | None = None  # stop training (keeping the best so far) after this long
+    time_limit_s: float | None = None  # stop training (keeping the best so far) after this long; the
+    # learning-rate schedule then runs on time as well as steps, so it has annealed when time is up
+    warmup: float = 0.1  # share of training spent warming the learning rate up (then cosine to ~0)
+    label_smoothing: float = 0.0
+    tag_loss: float = 1.0  # weight of the tag head's loss (needs model_options tag_head: see ModelConfig)
+    threads: int | None = None  # torch CPU threads while training (None: torch's default)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -72,6 +79,31 @@ class TrainingArgs:
                 raise ValueError(f"{name} must be at least 1")
         if self.mc_scope not in ("head", "full"):
             raise ValueError("mc_scope must be head or full")
+
+    @classmethod
+    def for_demo(cls, kind: str = "image", time_limit_s: float | None = None, threads: int | None = None,
+                 **overrides: Any) -> "TrainingArgs":
+        """The settings that train the demo's model within about five minutes on a laptop CPU (the same
+        for images and point clouds; ``kind`` is checked, for callers that pass it).
+
+        A concept-filter fusion (:class:`~vqa_studio.core.model.fusion.ConceptFusion`: soft AND of
+        learned region concepts, expected counts, relations by offset) with rank 64, the tag head's
+        image-level loss, batches of 256 questions (about 13 images of 20 questions each: the image
+        encoder runs once per image), no dropout below the classifier (dropout there is what head-scope
+        MC-dropout samples), and a time-driven warm-up + cosine schedule that has annealed when the
+        budget (default 265 s of training) is spent.
+        """
+        base: dict[str, Any] = dict(
+            epochs=40, batch_size=256, lr=3e-3, warmup=0.15, patience=100,
+            media_dropout=0.0, question_dropout=0.0, fusion_dropout=0.0, classifier_dropout=0.1,
+            time_limit_s=265.0 if time_limit_s is None else time_limit_s, threads=threads,
+            model_options={"fusion": "concept", "fusion_rank": 64, "tag_head": True},
+            cloud_encoder_options={"n_neighbours": 32},  # PointNet regions that see more of an object each
+        )
+        if kind not in ("image", "cloud"):
+            raise ValueError(f"kind must be image or cloud, not {kind!r}")
+        base.update(overrides)
+        return cls(**base)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

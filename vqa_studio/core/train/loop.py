@@ -18,7 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data.dataset import VQADataset, batches
-from ..model.net import VQANet, vqa_loss
+from ..model.net import VQANet, tag_loss, vqa_loss
 from ..types import Progress
 from .config import Precision, TrainingArgs
 
@@ -72,6 +72,11 @@ def train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: Trai
               deadline: float | None = None, focus: VQADataset | None = None) -> Generator[Progress, None, NetResult]:
     """Train ``net`` in place; keep the weights of the best validation epoch.
 
+    The learning rate warms up over ``args.warmup`` of training and then anneals (cosine) to nearly 0
+    by the last step; with a ``deadline`` the schedule also runs on time (whichever is further on),
+    and training stops at the deadline even mid-epoch, so a time-limited run still ends annealed.
+    ``args.threads`` sets torch's CPU threads for the duration (restored afterwards).
+
     With ``focus`` (fine-tuning: the new corrections), an epoch is judged by the mean of its
     validation accuracy and its accuracy on those items: learn the corrections without forgetting.
 
@@ -79,34 +84,52 @@ def train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: Trai
     the KL divergence to the teacher's softened mean prediction (temperature T, scaled by T^2), plus
     ``1 - alpha`` times the usual loss on the labels.
     """
+    threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(int(args.threads))
+    try:
+        return (yield from _train_net(net, train, val, args, device, precision, seed=seed, label=label, lr=lr,
+                                      epochs=epochs, teacher=teacher, deadline=deadline, focus=focus))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: TrainingArgs, device: torch.device,
+               precision: Precision, *, seed: int, label: str, lr: float | None, epochs: int | None,
+               teacher: list[VQANet] | None, deadline: float | None, focus: VQADataset | None
+               ) -> Generator[Progress, None, NetResult]:
     torch.manual_seed(seed)
     net.to(device).train()
     epochs = epochs or args.epochs
     lr = lr or args.lr
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=args.weight_decay)
+    opt = _optimizer(net, lr, args.weight_decay, device)
     steps_per_epoch = max(1, math.ceil(train.n_questions / args.batch_size))
     opt_steps = max(1, math.ceil(steps_per_epoch / args.accumulate) * epochs)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=opt_steps + 1, pct_start=0.15)
     scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
     total_steps = steps_per_epoch * epochs
     best_val, best_state, bad_epochs = -1.0, None, 0
     curves: list[dict[str, Any]] = []
-    step = 0
+    step = opt_step = 0
     t_start = time.perf_counter()
+    budget = deadline - t_start if deadline is not None else None
     seen = 0
     stopped = ""
     for m in teacher or []:
         m.to(device).eval()
+    out_of_time = False
     for epoch in range(1, epochs + 1):
         run_loss, run_acc, run_n = 0.0, 0.0, 0
         micro = 0
         opt.zero_grad(set_to_none=True)
+        _set_lr(opt, lr, _progress(opt_step, opt_steps, t_start, budget), args)
         for batch in batches(train, args.batch_size, shuffle=True, seed=seed * 1000 + epoch):
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             with autocast(device, precision):
                 out = net(batch)
                 logits = out.get("head_logits", out["logits"])
-                loss = vqa_loss(logits, batch)
+                loss = vqa_loss(logits, batch, label_smoothing=args.label_smoothing)
+                if args.tag_loss and "tag_logits" in out:
+                    loss = loss + args.tag_loss * tag_loss(out["tag_logits"], batch)
                 if teacher:
                     with torch.no_grad():
                         t_probs = torch.stack([F.softmax(m(batch)["logits"].float() / args.distill_temperature, -1)
@@ -122,8 +145,8 @@ def train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: Trai
                 scaler.step(opt)
                 scaler.update()
                 opt.zero_grad(set_to_none=True)
-                if sched.last_epoch < opt_steps:
-                    sched.step()
+                opt_step += 1
+                _set_lr(opt, lr, _progress(opt_step, opt_steps, t_start, budget), args)
             b = int(batch["tokens"].shape[0])
             step += 1
             seen += b
@@ -136,6 +159,9 @@ def train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: Trai
                 "epoch": epoch, "loss": run_loss / run_n, "accuracy": run_acc / run_n, "items_per_s": rate,
                 "eta_s": (total_steps - step) * elapsed / step if step else None, "member": label,
             })
+            if deadline is not None and time.perf_counter() >= deadline:
+                out_of_time = True  # the schedule has annealed by now: stop mid-epoch
+                break
         if micro % args.accumulate:  # the last, partial accumulation
             scaler.unscale_(opt)
             scaler.step(opt)
@@ -160,13 +186,46 @@ def train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: Trai
             if bad_epochs >= args.patience:
                 stopped = f"no validation improvement for {args.patience} epochs"
                 break
-        if deadline is not None and time.perf_counter() > deadline:
+        if out_of_time or (deadline is not None and time.perf_counter() > deadline):
             stopped = "time limit reached"
             break
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
     return NetResult(net, best_val, len(curves), curves, stopped)
+
+
+def _optimizer(net: VQANet, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on biases, norms and embeddings (1-d parameters); the multi-tensor
+    (foreach) implementation, which is the fastest here for a few dozen small tensors."""
+    decay = [p for p in net.parameters() if p.requires_grad and p.dim() > 1]
+    rest = [p for p in net.parameters() if p.requires_grad and p.dim() <= 1]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, foreach=True)
+
+
+def _progress(opt_step: int, opt_steps: int, t_start: float, budget: float | None) -> float:
+    """How far through training we are, 0..1: by optimizer steps, or by time when a time budget is
+    set and time runs out first (so the schedule has annealed when the deadline stops training)."""
+    p = opt_step / max(1, opt_steps)
+    if budget is not None and budget > 0:
+        p = max(p, (time.perf_counter() - t_start) / budget)
+    return min(1.0, p)
+
+
+def lr_at(progress: float, lr: float, warmup: float = 0.1, final_div: float = 1000.0) -> float:
+    """The learning-rate schedule: linear warm-up from lr/25 over ``warmup`` of training, then
+    cosine annealing to lr/final_div (OneCycle's shape, driven by ``progress`` in 0..1)."""
+    if progress < warmup:
+        return lr / 25 + (lr - lr / 25) * progress / warmup
+    f = 0.5 * (1 + math.cos(math.pi * min(1.0, (progress - warmup) / max(1e-9, 1 - warmup))))
+    return lr / final_div + (lr - lr / final_div) * f
+
+
+def _set_lr(opt: torch.optim.Optimizer, lr: float, progress: float, args: TrainingArgs) -> None:
+    value = lr_at(progress, lr, args.warmup)
+    for group in opt.param_groups:
+        group["lr"] = value
 
 
 def collect_logits(members: Iterable[VQANet], dataset: VQADataset, device: torch.device,

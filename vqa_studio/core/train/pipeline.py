@@ -120,6 +120,7 @@ def _model_config(args: TrainingArgs, kind: ItemKind, encoders: Encoders) -> Mod
         question_encoder=args.question_encoder, n_heads=args.heads, media_dropout=args.media_dropout,
         question_dropout=args.question_dropout, fusion_dropout=args.fusion_dropout,
         classifier_dropout=args.classifier_dropout,
+        media_options=dict(args.image_encoder_options if kind is ItemKind.IMAGE else args.cloud_encoder_options),
     )
     cfg.update(args.model_options)
     return ModelConfig(**cfg)
