@@ -200,7 +200,9 @@ def cmd_demo(args) -> int:
 
     folder = Path(args.project) if args.project else default_demo_dir()
     result = drive(build_demo(folder, n_scenes=args.scenes, seed=args.seed, labelled_fraction=args.labelled,
-                              train=not args.no_train, n_scenes_3d=args.scenes_3d), quiet=args.quiet)
+                              train=not args.no_train, n_scenes_3d=args.scenes_3d,
+                              questions_per_scene=args.questions, questions_per_scene_3d=args.questions),
+                   quiet=args.quiet)
     _print(result.describe())
     if args.no_gui:
         return EXIT_OK
@@ -397,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenes", type=int, default=1200, help="number of generated 2D scenes (default 1200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
     p.add_argument("--scenes-3d", type=int, default=200, help="number of generated 3D point-cloud scenes (default 200)")
+    p.add_argument("--questions", type=int, default=20, help="questions asked about each scene (default 20)")
     p.add_argument("--labelled", type=float, default=0.3,
                    help="fraction of the training scenes whose answers are given (the rest is the review pool)")
     p.add_argument("--no-train", action="store_true", help="do not train the first model")

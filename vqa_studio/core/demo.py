@@ -117,8 +117,8 @@ def _add_cuboids(project: Project, scenes: list) -> None:
 #: the demo's default size: scenes, and questions asked about each (more questions per image cost little
 #: in training: the image encoder runs once per image and batch)
 DEMO_SCENES = 1200
-DEMO_QUESTIONS_PER_SCENE = 5
-DEMO_QUESTIONS_PER_SCENE_3D = 5
+DEMO_QUESTIONS_PER_SCENE = 20
+DEMO_QUESTIONS_PER_SCENE_3D = 20
 DEMO_SCENES_3D = 200
 
 

@@ -8,7 +8,7 @@ from vqa_studio.core.project import Project
 def demo_folder(tmp_path_factory):
     """A small real demo project (60 scenes, 300 questions, half the training scenes labelled)."""
     folder = tmp_path_factory.mktemp("demo") / "project"
-    Project.run(build_demo(folder, n_scenes=60, seed=3, labelled_fraction=0.5))
+    Project.run(build_demo(folder, n_scenes=60, seed=3, labelled_fraction=0.5, questions_per_scene=5))
     return folder
 
 

@@ -78,7 +78,7 @@ def test_nothing_to_train_on(tmp_path):
     from vqa_studio.core.project import Project
 
     folder = tmp_path / "p"
-    Project.run(build_demo(folder, n_scenes=10, labelled_fraction=0.0))
+    Project.run(build_demo(folder, n_scenes=10, labelled_fraction=0.0, questions_per_scene=5))
     with Project.open(folder) as p:
         from sqlalchemy import update
 
