@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
+    QGraphicsItem,
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
@@ -44,6 +45,10 @@ class ImageView(QGraphicsView):
         self.scene().addItem(self.pixmap_item)
         self.heat_item = QGraphicsPixmapItem(self.pixmap_item)
         self.heat_item.setTransformationMode(Qt.SmoothTransformation)
+        # smooth scaling of a small image to the view's size is the costly part of a repaint: keep the
+        # scaled result until the item or the zoom changes
+        for item in (self.pixmap_item, self.heat_item):
+            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.message_item = QGraphicsSimpleTextItem()
         self.message_item.setBrush(QColor(COLORS["muted"]))
         f = QFont(self.font())

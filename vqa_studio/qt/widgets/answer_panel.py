@@ -55,6 +55,8 @@ class ProbRow(QWidget):
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
     def set(self, answer: str, prob: float, current: bool) -> None:
+        if (answer, prob, current) == (self.answer, self.prob, self.current):
+            return
         self.answer, self.prob, self.current = answer, prob, current
         self.setToolTip(f"press {self.k} to pick '{answer}'" if answer else "")
         self.update()
@@ -129,8 +131,10 @@ class VoteHistogram(QWidget):
 
     def set_votes(self, counts: list[tuple[str, int]], total: int) -> None:
         self.counts, self.total = counts[:5], total
-        self.setMinimumHeight(max(40, 18 * max(1, len(self.counts)) + 4))
-        self.updateGeometry()
+        height = max(40, 18 * max(1, len(self.counts)) + 4)
+        if height != self.minimumHeight():  # a relayout only when the height changes (not on every item)
+            self.setMinimumHeight(height)
+            self.updateGeometry()
         self.update()
 
     def paintEvent(self, _event) -> None:  # noqa: N802
