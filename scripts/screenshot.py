@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def ensure_demo(folder: Path, scenes: int, epochs: int) -> None:
+def ensure_demo(folder: Path, scenes: int) -> None:
     from vqa_studio.core.demo import build_demo
     from vqa_studio.core.project import Project
 
@@ -33,8 +33,8 @@ def ensure_demo(folder: Path, scenes: int, epochs: int) -> None:
             from vqa_studio.core.train.config import TrainingArgs
             from vqa_studio.core.train.pipeline import run_training
 
-            print(f"training a first model ({epochs} epochs) ...", flush=True)
-            outcome = Project.run(run_training(project, TrainingArgs(epochs=epochs)))
+            print("training a first model, as the app's demo does ...", flush=True)
+            outcome = Project.run(run_training(project, TrainingArgs.for_demo()))
             print(outcome.summary(), flush=True)
     finally:
         project.close()
@@ -56,11 +56,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "resources" / "screenshots" / "main_window.png"))
     ap.add_argument("--size", default="1600x1000")
     ap.add_argument("--scenes", type=int, default=1200)
-    ap.add_argument("--epochs", type=int, default=3)
     args = ap.parse_args(argv)
 
     folder = Path(args.project).resolve()
-    ensure_demo(folder, args.scenes, args.epochs)
+    ensure_demo(folder, args.scenes)
     os.environ["VQA_STUDIO_SETTINGS"] = str(Path(tempfile.mkdtemp(prefix="vqa-shot-")) / "settings.ini")
 
     from vqa_studio.app import create_app
