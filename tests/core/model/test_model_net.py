@@ -13,6 +13,7 @@ from vqa_studio.core.model.net import (
     arch_signature,
     count_parameters,
     describe_arch_mismatch,
+    tag_loss,
     vqa_loss,
 )
 
@@ -106,9 +107,11 @@ def test_training_step_reaches_every_parameter():
     net = VQANet(small(question_encoder="transformer")).train()
     batch = make_batch(b=8, u=4)
     batch["labels"] = torch.randint(0, C, (8,))
-    loss = vqa_loss(net(batch)["logits"], batch)
+    batch["tag_mask"] = torch.tensor([True, False] * 4)  # "other"-type questions train the tag head
+    out = net(batch)
+    loss = vqa_loss(out["logits"], batch) + tag_loss(out["tag_logits"], batch)  # as the training loop does
     loss.backward()
-    missing = [n for n, p in net.named_parameters() if p.grad is None]
+    missing = [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert not missing, missing
 
 

@@ -14,12 +14,14 @@ def _encoders():
 
 
 def test_demo_preset_and_its_encoder_options_per_modality():
-    args = TrainingArgs.for_demo("cloud", time_limit_s=30, threads=1, batch_size=128)
+    args = TrainingArgs.for_demo("cloud", time_limit_s=30, threads=1, batch_size=128,
+                                 cloud_encoder_options={"n_neighbours": 24})
     assert args.time_limit_s == 30 and args.threads == 1 and args.batch_size == 128
-    assert TrainingArgs.for_demo().time_limit_s > 0 and TrainingArgs.for_demo().model_options["fusion"] == "concept"
+    demo = TrainingArgs.for_demo()
+    assert demo.time_limit_s > 0 and demo.epochs > TrainingArgs().epochs  # the budget, not epochs, ends it
     cloud = _model_config(args, ItemKind.CLOUD, _encoders())
     image = _model_config(args, ItemKind.IMAGE, _encoders())
-    assert cloud.media_options == {"n_neighbours": 32} and cloud.media_encoder == "pointnet"
+    assert cloud.media_options == {"n_neighbours": 24} and cloud.media_encoder == "pointnet"
     assert image.media_options == {} and image.media_encoder == "cnn_grid"  # the cloud's options stay off images
     assert image.tag_head and image.fusion == "concept" and image.classifier_dropout > 0  # MC-dropout needs it
     # a round trip through the run's stored config

@@ -246,7 +246,7 @@ class PointNetRegions(nn.Module):
         dropout: float = 0.0,
         *,
         n_regions: int = 64,
-        n_neighbours: int = 16,
+        n_neighbours: int = 32,
         radius: float = 0.25,
         grouping: str = "ball",
         widths: tuple[int, ...] | list[int] = (32, 64),

@@ -59,7 +59,7 @@ class ModelConfig:
     fusion: str = "concept"  # concept (soft filter programs: concepts, counts, relations) | reasoning
     # (multi-step: read, attend with relations, count) | bilinear (BAN-style)
     classifier_hidden: int = 256
-    tag_head: bool = False  # training aid: predict, per medium, the "other"-type answers of its questions
+    tag_head: bool = True  # training aid: predict, per medium, the "other"-type answers of its questions
     n_heads: int = 1  # > 1: multi-head ensemble on the shared backbone
     media_dropout: float = 0.1
     question_dropout: float = 0.1
