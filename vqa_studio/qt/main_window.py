@@ -219,6 +219,9 @@ class MainWindow(QMainWindow):
         cl.setSpacing(0)
         cl.addWidget(self.stack, 1)
         cl.addWidget(self.hint_bar)
+        # opaque containers: a change inside one repaints it, not the whole window beneath it
+        for w in (centre, self.stack, self.image_page):
+            w.setAutoFillBackground(True)
         self.setCentralWidget(centre)
 
         # --- docks ----------------------------------------------------------------------------------
@@ -290,6 +293,7 @@ class MainWindow(QMainWindow):
         d = QDockWidget(title, self)
         d.setObjectName(name)
         d.setWidget(widget)
+        widget.setAutoFillBackground(True)  # opaque: repainting it does not repaint the window beneath
         d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
         self.addDockWidget(area, d)
         return d
@@ -544,6 +548,7 @@ class MainWindow(QMainWindow):
         dock.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
         dock.query_changed.connect(self._query_changed)
         old = self.queue_dock.widget()
+        dock.setAutoFillBackground(True)
         self.queue_dock.setWidget(dock)
         old.deleteLater()
         self.queue_dock_widget = dock
@@ -580,6 +585,7 @@ class MainWindow(QMainWindow):
         self.model = None
         placeholder = QLabel("")
         old = self.queue_dock.widget()
+        placeholder.setAutoFillBackground(True)
         self.queue_dock.setWidget(placeholder)
         old.deleteLater()
         self.queue_dock_widget = None
