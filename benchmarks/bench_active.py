@@ -44,7 +44,7 @@ def main() -> None:
     drive(build_demo(folder, n_scenes=args.scenes, seed=args.seed), quiet=True)
     project = Project.open(folder)
     snapshot = Snapshot.load(project)
-    train = TrainingArgs(epochs=args.epochs, patience=1000, seed=args.seed)
+    train = TrainingArgs(epochs=args.epochs, patience=1000, seed=args.seed, batch_size=64)
     media = MediaTensors(snapshot, train.image_size, train.cloud_points, folder / "cache" / "media")
     base = SimConfig(initial=args.initial, batch=args.batch, rounds=args.rounds, seed=args.seed, epochs=args.epochs,
                      train=train)

@@ -36,7 +36,7 @@ from vqa_studio.core.model.net import ModelConfig, VQANet, tag_loss, vqa_loss  #
 from vqa_studio.core.project import Project  # noqa: E402
 from vqa_studio.core.train.config import FP32, Precision, TrainingArgs, choose_device, choose_precision, describe_device  # noqa: E402
 from vqa_studio.core.train.loop import autocast  # noqa: E402
-from vqa_studio.core.train.pipeline import _model_config, run_training  # noqa: E402
+from vqa_studio.core.train.pipeline import model_config, run_training  # noqa: E402
 from vqa_studio.core.types import ItemKind  # noqa: E402
 
 
@@ -132,7 +132,7 @@ def precision_throughput(folder: Path, kind: ItemKind, targs: TrainingArgs, step
     media = MediaTensors(snapshot, targs.image_size, targs.cloud_points, folder / "cache" / "media")
     media.ensure({qa.item_id for qa in train_q})
     ds = VQADataset(train_q, media, encoders)
-    config = _model_config(targs, kind, encoders)
+    config = model_config(targs, kind, encoders)
     blist = []
     for b in batches(ds, targs.batch_size, shuffle=True, seed=1):
         blist.append({k: v.to(device) for k, v in b.items()})

@@ -5,7 +5,7 @@ from vqa_studio.core.data.dataset import Encoders
 from vqa_studio.core.data.vocab import AnswerVocab, Vocab
 from vqa_studio.core.train.config import TrainingArgs
 from vqa_studio.core.train.loop import lr_at
-from vqa_studio.core.train.pipeline import _model_config
+from vqa_studio.core.train.pipeline import model_config
 from vqa_studio.core.types import ItemKind
 
 
@@ -19,8 +19,8 @@ def test_demo_preset_and_its_encoder_options_per_modality():
     assert args.time_limit_s == 30 and args.threads == 1 and args.batch_size == 128
     demo = TrainingArgs.for_demo()
     assert demo.time_limit_s > 0 and demo.epochs > TrainingArgs().epochs  # the budget, not epochs, ends it
-    cloud = _model_config(args, ItemKind.CLOUD, _encoders())
-    image = _model_config(args, ItemKind.IMAGE, _encoders())
+    cloud = model_config(args, ItemKind.CLOUD, _encoders())
+    image = model_config(args, ItemKind.IMAGE, _encoders())
     assert cloud.media_options == {"n_neighbours": 24} and cloud.media_encoder == "pointnet"
     assert image.media_options == {} and image.media_encoder == "cnn_grid"  # the cloud's options stay off images
     assert image.tag_head and image.fusion == "concept" and image.classifier_dropout > 0  # MC-dropout needs it

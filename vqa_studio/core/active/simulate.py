@@ -25,6 +25,7 @@ from ..model.net import ModelConfig, VQANet
 from ..model.registry import ModelBundle, NetSet
 from ..train.config import FP32, TrainingArgs
 from ..train.loop import train_net
+from ..train.pipeline import model_config
 from ..types import ItemKind, Progress
 from ..uncertainty import acquisition, sampling
 
@@ -45,7 +46,9 @@ class SimConfig:
     ensemble: int = 3
     warm_start: bool = True  # each round continues from the previous round's model
     kind: ItemKind = ItemKind.IMAGE
-    train: TrainingArgs = field(default_factory=lambda: TrainingArgs(epochs=6, patience=100))
+    # small label sets: small batches (min_steps of 64 questions), so a round is not hundreds of passes
+    train: TrainingArgs = field(default_factory=lambda: TrainingArgs(epochs=6, patience=100, batch_size=64))
+    val_questions: int = 1000  # rounds pick their best epoch on this many validation questions
 
     def label(self) -> str:
         if self.strategy in ("random", ENSEMBLE):
@@ -123,11 +126,9 @@ def simulate(project, cfg: SimConfig, *, snapshot: Snapshot | None = None, media
     media = media or MediaTensors(snapshot, cfg.train.image_size, cfg.train.cloud_points, project.folder / "cache" / "media")
     for done, total in media.load({qa.item_id for qa in pool + test + val}):
         yield Progress("loading media", done, total, "decoding media")
-    config = ModelConfig(vocab_size=len(encoders.vocab), n_answers=len(encoders.answers),
-                         media_encoder=cfg.train.image_encoder if cfg.kind is ItemKind.IMAGE else cfg.train.cloud_encoder,
-                         question_encoder=cfg.train.question_encoder, classifier_dropout=cfg.train.classifier_dropout)
+    config = model_config(cfg.train, cfg.kind, encoders)  # the network the app's training would build
     test_ds = VQADataset(test, media, encoders)
-    val_ds = VQADataset(val, media, encoders)
+    val_ds = VQADataset(_first_items(val, cfg.val_questions), media, encoders)
     by_id = {qa.question_id: qa for qa in pool + test}
     rng = np.random.default_rng(cfg.seed)
     order = rng.permutation(len(pool))
@@ -171,6 +172,19 @@ def simulate(project, cfg: SimConfig, *, snapshot: Snapshot | None = None, media
     return SimResult(cfg.label(), points, full_accuracy, time.perf_counter() - t0)
 
 
+def _first_items(questions: Sequence[QA], n: int) -> list[QA]:
+    """Whole items, in order, until at least ``n`` questions (a round with few labels runs many short
+    epochs: validating each on thousands of questions would cost more than the training)."""
+    out: list[QA] = []
+    items: set[int] = set()
+    for qa in questions:
+        if len(out) >= n and qa.item_id not in items:
+            break
+        items.add(qa.item_id)
+        out.append(qa)
+    return out
+
+
 def _batches(ds: VQADataset):
     from ..data.dataset import batches
 
@@ -190,9 +204,7 @@ def full_data_accuracy(project, cfg: SimConfig, *, snapshot: Snapshot | None = N
     media = media or MediaTensors(snapshot, cfg.train.image_size, cfg.train.cloud_points, project.folder / "cache" / "media")
     for done, total in media.load({qa.item_id for qa in pool + test + val}):
         yield Progress("loading media", done, total, "decoding media")
-    config = ModelConfig(vocab_size=len(encoders.vocab), n_answers=len(encoders.answers),
-                         media_encoder=cfg.train.image_encoder, question_encoder=cfg.train.question_encoder,
-                         classifier_dropout=cfg.train.classifier_dropout)
+    config = model_config(cfg.train, cfg.kind, encoders)
     full_cfg = SimConfig(**{**cfg.__dict__, "warm_start": False})
     nets = yield from _train(None, config, full_cfg, pool, VQADataset(val, media, encoders), media, encoders, 1, 0)
     return _test_accuracy(nets, VQADataset(test, media, encoders), encoders, {qa.question_id: qa for qa in pool + test})

@@ -113,7 +113,7 @@ def accuracy_report(predicted: dict[int, tuple[str, float]], questions: Sequence
 
 # --- the run ------------------------------------------------------------------------------------------------
 
-def _model_config(args: TrainingArgs, kind: ItemKind, encoders: Encoders) -> ModelConfig:
+def model_config(args: TrainingArgs, kind: ItemKind, encoders: Encoders) -> ModelConfig:
     cfg = dict(
         vocab_size=len(encoders.vocab), n_answers=max(1, len(encoders.answers)),
         media_encoder=args.image_encoder if kind is ItemKind.IMAGE else args.cloud_encoder,
@@ -266,7 +266,7 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
             continue
         train_ds = VQADataset(train_q, media, encoders)
         val_ds = VQADataset(val_q, media, encoders) if val_q else None
-        config = _model_config(args, kind, encoders)
+        config = model_config(args, kind, encoders)
         precision = choose_precision(device, args.amp, probe=_precision_probe(config, train_ds, device, args))
         if precision.reason:
             messages.append(f"{kind.value}: precision {precision.name} ({precision.reason})")

@@ -1,0 +1,58 @@
+"""The active-learning simulation (`vqa-studio simulate`, benchmarks/bench_active.py) on a tiny demo."""
+import csv
+
+import pytest
+
+from vqa_studio.core.active.simulate import SimConfig, SimResult, full_data_accuracy, plot_csv, simulate, write_csv
+from vqa_studio.core.data.dataset import Snapshot
+from vqa_studio.core.demo import build_demo
+from vqa_studio.core.errors import VQAStudioError
+from vqa_studio.core.project import Project
+from vqa_studio.core.train.config import TrainingArgs
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sim") / "demo"
+    Project.run(build_demo(folder, n_scenes=40, seed=5, questions_per_scene=5))
+    p = Project.open(folder)
+    yield p
+    p.close()
+
+
+def _cfg(**kw):
+    train = TrainingArgs(batch_size=32, epochs=1, patience=100)
+    return SimConfig(initial=20, batch=15, rounds=2, epochs=1, min_steps=3, mc_samples=4, train=train, **kw)
+
+
+@pytest.mark.parametrize("strategy", ["random", "bald", "ensemble"])
+def test_each_round_adds_the_batch_and_measures_test_accuracy(tiny, strategy, one_torch_thread):
+    res = Project.run(simulate(tiny, _cfg(strategy=strategy, ensemble=2)))
+    assert [n for n, _ in res.points] == [20, 35, 50]
+    assert all(0.0 <= acc <= 1.0 for _, acc in res.points)
+    assert res.strategy == strategy and res.seconds > 0
+
+
+def test_full_data_accuracy_and_the_learning_curves_are_written(tiny, tmp_path, one_torch_thread):
+    snapshot = Snapshot.load(tiny)
+    full = Project.run(full_data_accuracy(tiny, _cfg(), snapshot=snapshot))
+    assert 0.0 <= full <= 1.0
+    results = [Project.run(simulate(tiny, _cfg(strategy=s), snapshot=snapshot, full_accuracy=full))
+               for s in ("random", "entropy")]
+    path = write_csv(tmp_path / "active.csv", results)
+    rows = list(csv.DictReader(path.open()))
+    assert {r["strategy"] for r in rows} == {"random", "entropy"} and len(rows) == 6
+    png = plot_csv(path, tmp_path / "active.png", full)
+    assert png.stat().st_size > 1000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_labels_to_reach_interpolates_between_rounds():
+    r = SimResult("x", [(100, 0.40), (200, 0.60), (300, 0.70)])
+    assert r.labels_to_reach(0.50) == pytest.approx(150.0)
+    assert r.labels_to_reach(0.30) == 100.0
+    assert r.labels_to_reach(0.80) is None
+
+
+def test_too_few_labels_is_a_clear_error(tiny):
+    with pytest.raises(VQAStudioError, match="simulate needs labelled train"):
+        Project.run(simulate(tiny, SimConfig(initial=100_000, batch=10)))
