@@ -213,7 +213,7 @@ def main() -> None:
         if folder is None:
             folder = work / f"demo-{kind.value}"
             make_demo(folder, kind is ItemKind.CLOUD, args.scenes, args.scenes_3d, args.questions)
-        targs = TrainingArgs.for_demo(kind.value, time_limit_s=args.budget, threads=args.threads)
+        targs = TrainingArgs.for_demo(time_limit_s=args.budget, threads=args.threads)
         if not args.no_run:
             time_to_accuracy(folder, kind, targs, goal, 300.0)
         if not args.no_precision:

@@ -443,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accumulate", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--distill", action="store_true", help="distil the ensemble into one fast student")
     p.add_argument("--quantize", action="store_true", help="dynamic int8 quantization of the student for CPU inference")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=256, help="questions per batch, whole images (default 256)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mc-samples", type=int, default=20, help="MC-dropout samples when re-scoring after training")

@@ -14,7 +14,7 @@ def _encoders():
 
 
 def test_demo_preset_and_its_encoder_options_per_modality():
-    args = TrainingArgs.for_demo("cloud", time_limit_s=30, threads=1, batch_size=128,
+    args = TrainingArgs.for_demo(time_limit_s=30, threads=1, batch_size=128,
                                  cloud_encoder_options={"n_neighbours": 24})
     assert args.time_limit_s == 30 and args.threads == 1 and args.batch_size == 128
     demo = TrainingArgs.for_demo()
@@ -26,8 +26,8 @@ def test_demo_preset_and_its_encoder_options_per_modality():
     assert image.tag_head and image.fusion == "concept" and image.classifier_dropout > 0  # MC-dropout needs it
     # a round trip through the run's stored config
     assert TrainingArgs.from_dict(args.to_dict()) == args
-    with pytest.raises(ValueError, match="kind"):
-        TrainingArgs.for_demo("video")
+    with pytest.raises(TypeError):
+        TrainingArgs.for_demo(no_such_field=1)
 
 
 def test_learning_rate_warms_up_then_anneals():

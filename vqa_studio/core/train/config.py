@@ -81,18 +81,15 @@ class TrainingArgs:
             raise ValueError("mc_scope must be head or full")
 
     @classmethod
-    def for_demo(cls, kind: str = "image", time_limit_s: float | None = None, threads: int | None = None,
-                 **overrides: Any) -> "TrainingArgs":
+    def for_demo(cls, time_limit_s: float | None = None, threads: int | None = None, **overrides: Any) -> "TrainingArgs":
         """The demo's training: the defaults (the model they train, a concept-filter fusion with the tag
         head's image-level loss, batches of 256 questions, no dropout below the classifier, a warm-up +
         cosine schedule) run against a time budget (default 265 s, data loading included) instead of a
-        number of epochs, so it ends annealed within about five minutes on a laptop CPU. ``kind``
-        (image or cloud) is checked; the settings are the same for both.
+        number of epochs, so it ends annealed within about five minutes on a laptop CPU (images and
+        point clouds alike).
         """
         base: dict[str, Any] = dict(epochs=40, patience=100, threads=threads,
                                     time_limit_s=265.0 if time_limit_s is None else time_limit_s)
-        if kind not in ("image", "cloud"):
-            raise ValueError(f"kind must be image or cloud, not {kind!r}")
         base.update(overrides)
         return cls(**base)
 

@@ -48,7 +48,7 @@ class TrainDialog(QDialog):
         self.accumulate.setToolTip("micro-batches per optimizer step")
         self.batch = QSpinBox()
         self.batch.setRange(4, 4096)
-        self.batch.setValue(64)
+        self.batch.setValue(256)  # TrainingArgs.batch_size (not imported here: torch stays out of the GUI)
         self.device = QComboBox()
         for label, value in (("auto", "auto"), ("CPU", "cpu"), ("CUDA GPU", "cuda")):
             self.device.addItem(label, value)
