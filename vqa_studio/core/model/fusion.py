@@ -144,10 +144,7 @@ class ReasoningFusion(nn.Module):
         g, r = self.glimpses, self.rank
         keys = self.att_v(regions).view(u, k, g, r).transpose(1, 2).contiguous()
         values = F.relu(self.pool_v(regions)).view(u, k, g, r).transpose(1, 2).contiguous()
-        c = centres.to(regions.dtype)
-        c = c - c.mean(1, keepdim=True)
-        spread = c.pow(2).sum(-1).mean(1, keepdim=True).clamp_min(1e-12).sqrt().unsqueeze(-1)  # [U, 1, 1]
-        return PreparedSteps(keys, values, c / spread)
+        return PreparedSteps(keys, values, _normalised_positions(centres, regions.dtype))
 
     def forward(self, question, prepared: PreparedSteps, media_index: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,10 +175,7 @@ class ReasoningFusion(nn.Module):
             logits = (z @ self.att_p[g] + self.att_b[g]).transpose(1, 2)  # [B, 2, K]
             att_logits = logits[:, 0]
             if where is not None:
-                d = pos_b - where.unsqueeze(1)  # [B, K, c]
-                feats = torch.cat([d, d.abs(), (d.pow(2).sum(-1, keepdim=True) + 1e-6).sqrt()], -1)
-                phi = F.relu(self.rel_in(feats))  # [B, K, H]
-                att_logits = att_logits + torch.bmm(phi, self.rel_q[g - 1](ch).unsqueeze(-1)).squeeze(-1)
+                att_logits = att_logits + _relation(self.rel_in, self.rel_q[g - 1](ch), pos_b, where)
             att = torch.softmax(att_logits, dim=-1)  # [B, K]
             count = torch.sigmoid(logits[:, 1]).sum(-1, keepdim=True).clamp(max=float(self.max_count))
             bins = F.relu(1.0 - (count - self.bins).abs())  # [B, max_count + 1]
@@ -192,6 +186,23 @@ class ReasoningFusion(nn.Module):
             where = torch.bmm(att.unsqueeze(1), pos_b).squeeze(1)  # [B, c]
             att_out.append(att)
         return h, torch.stack(att_out, 1)
+
+
+def _normalised_positions(centres: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Region centres [U, K, c] -> zero mean and unit RMS spread per medium."""
+    c = centres.to(dtype)
+    c = c - c.mean(1, keepdim=True)
+    spread = c.pow(2).sum(-1).mean(1, keepdim=True).clamp_min(1e-12).sqrt().unsqueeze(-1)  # [U, 1, 1]
+    return c / spread
+
+
+def _relation(rel_in: nn.Linear, weights: torch.Tensor, pos: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """Relation logits [B, K]: an MLP of each region's offset from where the previous step looked
+    (dx, dy(, dz), |d.|, distance), weighted per question by ``weights`` [B, H]."""
+    d = pos - where.unsqueeze(1)  # [B, K, c]
+    feats = torch.cat([d, d.abs(), (d.pow(2).sum(-1, keepdim=True) + 1e-6).sqrt()], -1)
+    phi = F.relu(rel_in(feats))  # [B, K, H]
+    return torch.bmm(phi, weights.unsqueeze(-1)).squeeze(-1)
 
 
 def _slots(media_index: torch.Tensor | None, u: int, b: int) -> tuple[torch.Tensor | None, int]:
@@ -288,13 +299,11 @@ class ConceptFusion(nn.Module):
 
     def prepare(self, regions: torch.Tensor, centres: torch.Tensor) -> PreparedConcepts:
         s = self.concepts(regions)
-        c = centres.to(regions.dtype)
-        c = c - c.mean(1, keepdim=True)
-        spread = c.pow(2).sum(-1).mean(1, keepdim=True).clamp_min(1e-12).sqrt().unsqueeze(-1)
         # positions refined by a learned offset from the region's features: objects closer than a
         # grid cell can still be told left from right
         return PreparedConcepts(F.logsigmoid(s), F.logsigmoid(self.objectness(regions)).squeeze(-1), torch.sigmoid(s),
-                                F.relu(self.pool_v(regions)), c / spread + self.offset(regions))
+                                F.relu(self.pool_v(regions)),
+                                _normalised_positions(centres, regions.dtype) + self.offset(regions))
 
     def forward(self, question, prepared: PreparedConcepts, media_index: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -327,10 +336,7 @@ class ConceptFusion(nn.Module):
             count = match.exp().sum(-1, keepdim=True)  # [B, 1]
             logits = match
             if where is not None:
-                d = pos_b - where.unsqueeze(1)  # [B, K, c]
-                feats = torch.cat([d, d.abs(), (d.pow(2).sum(-1, keepdim=True) + 1e-6).sqrt()], -1)
-                phi = F.relu(self.rel_in(feats))  # [B, K, H]
-                logits = logits + torch.bmm(phi, self.rel_q[g - 1](ch).unsqueeze(-1)).squeeze(-1)
+                logits = logits + _relation(self.rel_in, self.rel_q[g - 1](ch), pos_b, where)
             att = torch.softmax(logits, dim=-1)  # [B, K]
             att_pad = _pad(att, flat, u * slots).view(u, slots, k)
             read = _unpad(torch.bmm(att_pad, probs).reshape(u * slots, j), flat)  # [B, J]
