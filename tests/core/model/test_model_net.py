@@ -52,6 +52,11 @@ def _seed():
         (dict(media_encoder="pointnet"), "cloud"),
         (dict(question_encoder="transformer"), "image"),
         (dict(media_encoder="pointnet", question_encoder="transformer", glimpses=3), "cloud"),
+        (dict(question_encoder="conv"), "image"),
+        (dict(fusion="reasoning"), "image"),
+        (dict(fusion="reasoning", media_encoder="pointnet", glimpses=3), "cloud"),
+        (dict(fusion="bilinear"), "image"),
+        (dict(fusion="bilinear", media_encoder="pointnet"), "cloud"),
     ],
 )
 def test_forward_shapes_are_the_same_for_images_and_clouds(cfg, kind):
@@ -69,10 +74,14 @@ def test_forward_shapes_are_the_same_for_images_and_clouds(cfg, kind):
     assert net.modality == kind
 
 
+@pytest.mark.parametrize("fusion", ["concept", "reasoning", "bilinear"])
 @pytest.mark.parametrize("kind", ["image", "cloud"])
-def test_shared_media_equals_duplicated_media(kind):
-    net = VQANet(small(media_encoder="pointnet" if kind == "cloud" else "cnn_grid")).eval()
+def test_shared_media_equals_duplicated_media(kind, fusion):
+    """Questions about one medium are laid out per medium inside the fusion (no per-question copy of
+    the regions); uneven numbers of questions per medium, in any order, give what copies would."""
+    net = VQANet(small(media_encoder="pointnet" if kind == "cloud" else "cnn_grid", fusion=fusion)).eval()
     batch = make_batch(b=7, u=3, kind=kind)
+    batch["media_index"] = torch.tensor([2, 0, 2, 2, 1, 0, 2])
     dup = dict(batch, media=batch["media"][batch["media_index"]], media_index=torch.arange(7))
     with torch.no_grad():
         a, b = net(batch), net(dup)
@@ -181,6 +190,32 @@ def test_config_validation():
     with pytest.raises(ValueError, match="n_heads"):
         ModelConfig(n_heads=0)
     assert ModelConfig(media_options={"widths": (32, 64)}).media_options == {"widths": [32, 64]}
+
+
+def test_fusion_must_be_known():
+    with pytest.raises(ValueError, match="fusion"):
+        small(fusion="magic")
+
+
+def test_concept_fusion_counts_what_it_attends():
+    """The concept fusion's expected count is the sum over regions of P(object) x prod P(concept)^w:
+    with every region an object that shows every concept, it counts all K regions."""
+    from vqa_studio.core.model.fusion import ConceptFusion
+
+    f = ConceptFusion(q_dim=8, v_dim=4, rank=5, glimpses=1).eval()
+    with torch.no_grad():
+        f.concepts.weight.zero_()
+        f.concepts.bias.fill_(30.0)  # P(concept) ~ 1 everywhere
+        f.objectness.weight.zero_()
+        f.objectness.bias.fill_(30.0)  # every region an object
+    regions, centres = torch.rand(1, 6, 4), torch.rand(1, 6, 2)
+    prep = f.prepare(regions, centres)
+    assert torch.allclose(prep.keys.exp().sum(1), torch.full((1, 5), 6.0), atol=1e-4)
+    assert torch.allclose(prep.objectness.exp().sum(1), torch.tensor([6.0]), atol=1e-4)
+    # positions: zero mean, unit RMS spread per medium
+    pos = prep.positions - f.offset(regions)
+    assert torch.allclose(pos.mean(1), torch.zeros(1, 2), atol=1e-5)
+    assert torch.allclose(pos.pow(2).sum(-1).mean(1), torch.ones(1), atol=1e-4)
 
 
 def test_default_image_model_size():
