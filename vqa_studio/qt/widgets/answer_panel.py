@@ -23,19 +23,12 @@ from PySide6.QtWidgets import (
 
 from ...core.types import Action, Status
 from ..style import COLORS, STATUS_STYLE
-from .stable import StableScrollArea
+from .stable import StableScrollArea, muted_label
 
 
 def _title(text: str) -> QLabel:
     lab = QLabel(text.upper())
     lab.setObjectName("sectionTitle")
-    return lab
-
-
-def _muted(text: str = "") -> QLabel:
-    lab = QLabel(text)
-    lab.setObjectName("muted")
-    lab.setWordWrap(True)
     return lab
 
 
@@ -210,7 +203,7 @@ class AnswerPanel(QWidget):
         self.question.setWordWrap(True)
         self.question.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.question.setFocusPolicy(Qt.NoFocus)
-        self.meta = _muted()
+        self.meta = muted_label()
         self.current = QLabel("")
         self.current.setWordWrap(True)
         self.current.setTextFormat(Qt.RichText)
@@ -219,7 +212,7 @@ class AnswerPanel(QWidget):
         self.rows = [ProbRow(k) for k in range(1, 6)]
         for r in self.rows:
             r.clicked.connect(self.pick_requested)
-        self.no_proposal = _muted("No model proposal yet — train a model (Model ▸ Train) or type the answer.")
+        self.no_proposal = muted_label("No model proposal yet — train a model (Model ▸ Train) or type the answer.")
 
         self.votes_title = _title("Votes")
         self.votes = VoteHistogram()

@@ -27,14 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..style import COLORS, STATUS_STYLE
-from .stable import StableLabel
-
-
-def _muted(text: str = "") -> QLabel:
-    lab = QLabel(text)
-    lab.setObjectName("muted")
-    lab.setWordWrap(True)
-    return lab
+from .stable import StableLabel, muted_label
 
 
 class SimilarPanel(QWidget):
@@ -130,7 +123,7 @@ class _LazyPlots(QWidget):
         self._ticker.setInterval(15)
         self._ticker.timeout.connect(self._tick)
         self._stack = QStackedLayout()
-        self._placeholder = _muted(placeholder)
+        self._placeholder = muted_label(placeholder)
         self._placeholder.setAlignment(Qt.AlignCenter)
         self._stack.addWidget(self._placeholder)
 
@@ -193,7 +186,7 @@ class TrainingPanel(_LazyPlots):
         super().__init__("Training curves appear here while a model trains (Model ▸ Train / fine-tune…)", parent)
         self.title = QLabel("No training running")
         self.title.setStyleSheet("font-weight: 600")
-        self.detail = _muted("")
+        self.detail = muted_label("")
         self.bar = QProgressBar()
         self.bar.setVisible(False)
         self.cancel = QPushButton("Cancel training")
@@ -357,7 +350,7 @@ class ChangesPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.header = _muted("Answers that changed since the previous model version appear here after training.")
+        self.header = muted_label("Answers that changed since the previous model version appear here after training.")
         self.model = ChangesModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QScrollArea, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QWidget
 
 from ..style import COLORS
 
@@ -80,3 +80,10 @@ class StableScrollArea(QScrollArea):
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(120, 80)
 
+
+def muted_label(text: str = "") -> QLabel:
+    """A word-wrapped label in the theme's muted style (hints, explanations)."""
+    lab = QLabel(text)
+    lab.setObjectName("muted")
+    lab.setWordWrap(True)
+    return lab
