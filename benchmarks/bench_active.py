@@ -37,7 +37,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
-    ap.add_argument("--only", action="append", help="run only these strategies (name or name:scope)")
+    ap.add_argument("--only", action="append",
+                    help="run only these strategies: random, entropy, bald, variation_ratio, ensemble, bald:full")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vqa-bench-active-"))
     folder = work / "demo"
@@ -56,7 +57,7 @@ def main() -> None:
     results = {}
     for name, scope in STRATEGIES:
         key = name if scope == "head" else f"{name}:{scope}"
-        if args.only and key not in args.only and name not in args.only:
+        if args.only and key not in args.only:  # "bald" is the head scope, "bald:full" the full one
             continue
         cfg = SimConfig(**{**base.__dict__, "strategy": name, "scope": scope})
         res = drive(simulate(project, cfg, snapshot=snapshot, media=media, full_accuracy=full), quiet=True)
@@ -76,6 +77,17 @@ def main() -> None:
               f"ratio {uncertain[best] / rnd:.2f} [goal <= 0.5: {'OK' if uncertain[best] / rnd <= 0.5 else 'MISSED'}]")
     elif not rnd:
         print("random did not reach the target within the rounds run: run more rounds to get a ratio")
+    if "random" in results:
+        # a second, nearer yardstick: the labels each strategy needs for what random has at its last round
+        r_res = results["random"][0]
+        level = max(a for _, a in r_res.points)
+        r_need = r_res.labels_to_reach(level)
+        for key, (res, _) in results.items():
+            if key == "random":
+                continue
+            need = res.labels_to_reach(level)
+            print(f"  to random's best accuracy ({level * 100:.1f}%, {r_need:.0f} labels): {key} "
+                  + (f"{need:.0f} labels, ratio {need / r_need:.2f}" if need else "not reached"))
     head, full_scope = results.get("bald", (None, None))[1], results.get("bald (full)", (None, None))[1]
     if head and full_scope:
         print(f"BALD head scope {head:.0f} labels vs full scope {full_scope:.0f}: ratio {head / full_scope:.2f}")

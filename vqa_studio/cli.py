@@ -352,7 +352,7 @@ def cmd_simulate(args) -> int:
         for strategy in args.strategy:
             cfg = SimConfig(strategy=strategy, initial=args.initial, batch=args.batch, rounds=args.rounds, seed=args.seed,
                             epochs=args.epochs, mc_samples=args.mc_samples, scope=args.scope, ensemble=args.ensemble,
-                            train=train)
+                            selection=args.selection, train=train)
             res = drive(simulate(project, cfg, snapshot=snapshot, media=media, full_accuracy=full), quiet=args.quiet)
             results.append(res)
             pts = ", ".join(f"{n}:{a * 100:.1f}" for n, a in res.points)
@@ -476,6 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mc-samples", type=int, default=20)
     p.add_argument("--scope", choices=["head", "full"], default="head")
     p.add_argument("--ensemble", type=int, default=3, help="members for the ensemble strategy")
+    p.add_argument("--selection", choices=["top", "power"], default="top",
+                   help="top: the highest scores; power: drawn in proportion to the scores (diverse batches)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--full-reference", action="store_true", help="also train on every label for the 90%% line")
     p.add_argument("--out", type=Path, required=True, help="CSV of labels vs accuracy (a PNG plot is written beside it)")

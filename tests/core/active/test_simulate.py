@@ -3,7 +3,10 @@ import csv
 
 import pytest
 
-from vqa_studio.core.active.simulate import SimConfig, SimResult, full_data_accuracy, plot_csv, simulate, write_csv
+import numpy as np
+
+from vqa_studio.core.active.simulate import (SimConfig, SimResult, full_data_accuracy, plot_csv, select_batch,
+                                             simulate, write_csv)
 from vqa_studio.core.data.dataset import Snapshot
 from vqa_studio.core.demo import build_demo
 from vqa_studio.core.errors import VQAStudioError
@@ -25,12 +28,40 @@ def _cfg(**kw):
     return SimConfig(initial=20, batch=15, rounds=2, epochs=1, min_steps=3, mc_samples=4, train=train, **kw)
 
 
-@pytest.mark.parametrize("strategy", ["random", "bald", "ensemble"])
-def test_each_round_adds_the_batch_and_measures_test_accuracy(tiny, strategy, one_torch_thread):
-    res = Project.run(simulate(tiny, _cfg(strategy=strategy, ensemble=2)))
+@pytest.mark.parametrize("strategy, selection", [("random", "top"), ("bald", "top"), ("ensemble", "top"),
+                                                 ("bald", "power")])
+def test_each_round_adds_the_batch_and_measures_test_accuracy(tiny, strategy, selection, one_torch_thread):
+    res = Project.run(simulate(tiny, _cfg(strategy=strategy, ensemble=2, selection=selection)))
     assert [n for n, _ in res.points] == [20, 35, 50]
     assert all(0.0 <= acc <= 1.0 for _, acc in res.points)
-    assert res.strategy == strategy and res.seconds > 0
+    assert res.strategy == (f"power {strategy}" if selection == "power" else strategy) and res.seconds > 0
+
+
+def test_top_selection_takes_the_highest_scores():
+    scores = np.array([0.1, 0.9, 0.5, 0.0, 0.7])
+    assert sorted(select_batch(scores, 3, "top", np.random.default_rng(0)).tolist()) == [1, 2, 4]
+    assert len(select_batch(scores, 10, "top", np.random.default_rng(0))) == 5
+
+
+def test_power_selection_draws_in_proportion_to_the_scores():
+    scores = np.array([1.0, 2.0, 0.0, 4.0])
+    rng = np.random.default_rng(0)
+    firsts = np.bincount([select_batch(scores, 1, "power", rng)[0] for _ in range(7000)], minlength=4) / 7000
+    assert np.allclose(firsts, [1 / 7, 2 / 7, 0.0, 4 / 7], atol=0.02)  # P(i) = score / sum; a 0 is never drawn first
+    batch = select_batch(scores, 3, "power", rng)
+    assert len(set(batch.tolist())) == 3  # without replacement
+    # a larger beta is closer to top-k
+    sharp = [select_batch(scores, 1, "power", rng, beta=8.0)[0] for _ in range(500)]
+    assert np.mean(np.array(sharp) == 3) > 0.98
+    with pytest.raises(ValueError, match=">= 0"):
+        select_batch(np.array([-1.0, 1.0]), 1, "power", rng)
+
+
+def test_sim_config_checks_the_selection():
+    with pytest.raises(ValueError, match="selection"):
+        SimConfig(selection="greedy")
+    with pytest.raises(ValueError, match="power_beta"):
+        SimConfig(power_beta=0.0)
 
 
 def test_full_data_accuracy_and_the_learning_curves_are_written(tiny, tmp_path, one_torch_thread):

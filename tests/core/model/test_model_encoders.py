@@ -77,9 +77,10 @@ def test_farthest_point_sampling_spreads_over_clusters():
     assert torch.equal(idx, E.farthest_point_sample(pts, 4))  # deterministic
 
 
-@pytest.mark.parametrize("name", ["gru", "transformer"])
-def test_question_encoders_shapes_and_padding_invariance(name):
-    enc = E.make_question_encoder(name, vocab_size=50, word_dim=16, out_dim=32).eval()
+@pytest.mark.parametrize("name, options", [("gru", {}), ("gru", {"bidirectional": False}), ("transformer", {}),
+                                           ("conv", {})])
+def test_question_encoders_shapes_and_padding_invariance(name, options):
+    enc = E.make_question_encoder(name, vocab_size=50, word_dim=16, out_dim=32, **options).eval()
     tokens = torch.tensor([[5, 6, 7, 0, 0], [8, 9, 10, 11, 12]])
     lengths = torch.tensor([3, 5])
     with torch.no_grad():
@@ -91,6 +92,23 @@ def test_question_encoders_shapes_and_padding_invariance(name):
         alone = enc(tokens[:1, :3], lengths[:1]).vector
     assert torch.allclose(q.vector, more, atol=1e-5)
     assert torch.allclose(q.vector[:1], alone, atol=1e-5)
+
+
+def test_bidirectional_gru_reads_each_question_backwards_without_its_padding():
+    enc = E.make_question_encoder("gru", 50, 16, 32).eval()  # bidirectional by default
+    tokens = torch.tensor([[5, 6, 7, 0, 0], [8, 9, 10, 11, 12]])
+    lengths = torch.tensor([3, 5])
+    with torch.no_grad():
+        q = enc(tokens, lengths)
+        for i in range(2):
+            words = enc.embed(tokens[i:i + 1, : lengths[i]])
+            fwd, _ = enc.gru(words)
+            back, _ = enc.gru_back(words.flip(1))
+            expect = torch.cat([fwd, back.flip(1)], -1)[0]  # word t: [forward up to t, backward from t]
+            assert torch.allclose(q.tokens[i, : lengths[i]], expect, atol=1e-6)
+            assert torch.allclose(q.vector[i], torch.cat([fwd[0, -1], back[0, -1]]), atol=1e-6)
+    with pytest.raises(ValueError, match="even"):
+        E.make_question_encoder("gru", 50, 16, 31)
 
 
 def test_transformer_cuts_questions_longer_than_max_len():

@@ -11,6 +11,7 @@ from vqa_studio.core.model.net import (
     ModelConfig,
     VQANet,
     arch_signature,
+    count_loss,
     count_parameters,
     describe_arch_mismatch,
     tag_loss,
@@ -216,6 +217,50 @@ def test_concept_fusion_counts_what_it_attends():
     pos = prep.positions - f.offset(regions)
     assert torch.allclose(pos.mean(1), torch.zeros(1, 2), atol=1e-5)
     assert torch.allclose(pos.pow(2).sum(-1).mean(1), torch.ones(1), atol=1e-4)
+
+
+def test_concept_model_returns_each_steps_count_and_count_loss_supervises_the_first():
+    net = VQANet(small(fusion="concept", glimpses=2))
+    out = net(make_batch())
+    b = out["logits"].shape[0]
+    assert out["counts"].shape == (b, 2) and bool((out["counts"] >= 0).all())
+    targets = torch.full((b,), -1.0)
+    assert count_loss(out["counts"], {"count_targets": targets}).item() == 0.0  # no count question
+    targets[0], targets[1] = 2.0, 0.0
+    loss = count_loss(out["counts"], {"count_targets": targets})
+    ref = torch.nn.functional.smooth_l1_loss(out["counts"][:2, 0], targets[:2], beta=0.5)
+    assert torch.allclose(loss, ref)
+    loss.backward()
+    assert net.fusion.objectness.weight.grad is not None and net.fusion.objectness.weight.grad.abs().sum() > 0
+    # the other fusions have no count: no "counts" output, and training skips the loss
+    assert "counts" not in VQANet(small(fusion="bilinear"))(make_batch())
+
+
+def test_concept_fusion_relates_each_step_to_where_the_other_steps_phrase_points():
+    """With two steps each one's relation term is taken from where the other's phrase matches, so
+    "the thing left of the X" works whichever step reads "the X": changing only what step 2 selects
+    moves step 1's attention (through the relation), and with one step there is no relation at all."""
+    from vqa_studio.core.model.fusion import ConceptFusion
+
+    torch.manual_seed(0)
+    f = ConceptFusion(q_dim=8, v_dim=4, rank=5, glimpses=2).eval()
+    regions, centres = torch.randn(2, 6, 4), torch.rand(2, 6, 2)
+    words = torch.randn(3, 4, 8)
+    question = (words[:, -1], words, torch.ones(3, 4, dtype=torch.bool))
+    media_index = torch.tensor([0, 1, 1])
+    with torch.no_grad():
+        _, att, _ = f(question, f.prepare(regions, centres), media_index)
+        f.select[1].weight.add_(torch.randn_like(f.select[1].weight))
+        _, att2, _ = f(question, f.prepare(regions, centres), media_index)
+        assert not torch.allclose(att[:, 0], att2[:, 0], atol=1e-4)  # step 1 follows step 2's phrase
+        for lin in f.rel_q:  # no relation weights: the steps are independent again
+            lin.weight.zero_()
+            lin.bias.zero_()
+        _, att3, _ = f(question, f.prepare(regions, centres), media_index)
+        f.select[1].weight.add_(torch.randn_like(f.select[1].weight))
+        _, att4, _ = f(question, f.prepare(regions, centres), media_index)
+        assert torch.allclose(att3[:, 0], att4[:, 0], atol=1e-6)
+    assert len(ConceptFusion(q_dim=8, v_dim=4, rank=5, glimpses=1).rel_q) == 0
 
 
 def test_default_image_model_size():

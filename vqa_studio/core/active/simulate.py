@@ -30,6 +30,7 @@ from ..types import ItemKind, Progress
 from ..uncertainty import acquisition, sampling
 
 ENSEMBLE = "ensemble"
+SELECTIONS = ("top", "power")
 
 
 @dataclass
@@ -49,11 +50,23 @@ class SimConfig:
     # small label sets: small batches (min_steps of 64 questions), so a round is not hundreds of passes
     train: TrainingArgs = field(default_factory=lambda: TrainingArgs(epochs=6, patience=100, batch_size=64))
     val_questions: int = 1000  # rounds pick their best epoch on this many validation questions
+    # how a batch is taken from the scores: "top" (the k highest) or "power" (k drawn without
+    # replacement with probability proportional to score ** power_beta: Kirsch et al. 2023, "Stochastic
+    # batch acquisition"; a top-k batch is k near-copies of one kind of question)
+    selection: str = "top"
+    power_beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, not {self.selection!r}")
+        if not self.power_beta > 0:
+            raise ValueError(f"power_beta must be > 0, not {self.power_beta!r}")
 
     def label(self) -> str:
-        if self.strategy in ("random", ENSEMBLE):
+        if self.strategy == "random":
             return self.strategy
-        return f"{self.strategy} ({self.scope})" if self.scope != "head" else self.strategy
+        name = self.strategy if self.strategy == ENSEMBLE or self.scope == "head" else f"{self.strategy} ({self.scope})"
+        return f"power {name}" if self.selection == "power" else name
 
 
 @dataclass
@@ -164,12 +177,28 @@ def simulate(project, cfg: SimConfig, *, snapshot: Snapshot | None = None, media
                 probs, qids = sampled.probs, sampled.question_ids
                 method = cfg.strategy
             scores = acquisition.get_acquisition(method)(probs)
-            scores = scores + rng.random(len(scores)) * 1e-9  # ties broken at random, not by position
             index_of = {pool[i].question_id: i for i in rest}
-            top = np.argsort(-scores, kind="stable")[:k]
+            top = select_batch(scores, k, cfg.selection, rng, cfg.power_beta)
             pick = [index_of[int(q)] for q in qids[top]]
         labelled.update(int(i) for i in pick)
     return SimResult(cfg.label(), points, full_accuracy, time.perf_counter() - t0)
+
+
+def select_batch(scores: np.ndarray, k: int, selection: str, rng: np.random.Generator, beta: float = 1.0) -> np.ndarray:
+    """Indices of the k questions to label next. ``top``: the k highest scores (ties broken at
+    random, not by position). ``power``: k draws without replacement, P(i) proportional to
+    ``scores[i] ** beta`` (the Gumbel top-k of ``beta * log score``); scores must be >= 0."""
+    scores = np.asarray(scores, dtype=np.float64)
+    k = min(k, len(scores))
+    if selection == "top":
+        keys = scores + rng.random(len(scores)) * 1e-9
+    elif selection == "power":
+        if (scores < 0).any():
+            raise ValueError("power selection needs scores >= 0")
+        keys = beta * np.log(np.maximum(scores, 1e-300)) + rng.gumbel(size=len(scores))
+    else:
+        raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, not {selection!r}")
+    return np.argsort(-keys, kind="stable")[:k]
 
 
 def _first_items(questions: Sequence[QA], n: int) -> list[QA]:

@@ -24,7 +24,7 @@ import torch
 
 from ..errors import BadInputError
 from ..types import LABEL_STATUSES, ItemKind, Status
-from .vocab import OTHER, AnswerVocab, Vocab, normalize_answer
+from .vocab import NUMBER, OTHER, AnswerVocab, Vocab, normalize_answer
 
 MAX_QUESTION_LEN = 24
 
@@ -389,6 +389,7 @@ class VQADataset(torch.utils.data.Dataset):
                     soft_idx[r, j], soft_val[r, j] = c, v
             self._labels = torch.from_numpy(labels)
             self._tag = torch.as_tensor([qa.answer_type == OTHER for qa in qas], dtype=torch.bool)
+            self._count = torch.as_tensor([count_target(qa) for qa in qas], dtype=torch.float32)
             self._soft_idx, self._soft_val = torch.from_numpy(soft_idx), torch.from_numpy(soft_val)
 
     def __len__(self) -> int:
@@ -424,7 +425,26 @@ class VQADataset(torch.utils.data.Dataset):
             batch["soft_labels"] = soft
             batch["labels"] = self._labels.index_select(0, rows_t)
             batch["tag_mask"] = self._tag.index_select(0, rows_t)  # answer type "other": a visual tag
+            batch["count_targets"] = self._count.index_select(0, rows_t)  # "how many": the number, else -1
         return batch
+
+
+#: count questions whose answer is above this are not count targets (a "how many" over 20 is rarely
+#: a count of visible objects: years, ages, prices...)
+MAX_COUNT_TARGET = 20
+
+
+def count_target(qa: QA) -> float:
+    """The number a count question's answer gives (the most common of its label answers, "3" or
+    "three"), for :func:`~vqa_studio.core.model.net.count_loss`; -1 when it is not a count question or
+    its answer is not a small whole number."""
+    if qa.answer_type != NUMBER:
+        return -1.0
+    answers = [normalize_answer(a) for a in qa.label_answers()]
+    if not answers:
+        return -1.0
+    best = Counter(answers).most_common(1)[0][0]
+    return float(best) if best.isdigit() and int(best) <= MAX_COUNT_TARGET else -1.0
 
 
 def batches(dataset: VQADataset, batch_size: int, shuffle: bool, seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:

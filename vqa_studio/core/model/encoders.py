@@ -302,25 +302,47 @@ def _clamped_lengths(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
 
 
 class GRUQuestion(nn.Module):
-    """Trainable word embeddings + a one-layer GRU; the vector is the state after the last word.
+    """Trainable word embeddings + a one-layer GRU (by default one per direction); the vector is the
+    state after the last word.
 
     Padding comes after the words, so the output at ``lengths - 1`` of the unpacked GRU *is* the final
     state of the unpadded sequence (masking by lengths; no packing needed).
+
+    ``bidirectional=True`` (the default): two GRUs of ``out_dim / 2``, the second over each question's
+    words reversed (gathered by index, so padding never enters it); each word's output is [forward,
+    backward] and so knows the words after it too ("the *thing* to the left of the X" is not the
+    referent, "the X" is), and the vector is [last forward state, last backward state].
     """
 
-    def __init__(self, vocab_size: int, word_dim: int, out_dim: int, dropout: float = 0.0):
+    def __init__(self, vocab_size: int, word_dim: int, out_dim: int, dropout: float = 0.0, *,
+                 bidirectional: bool = True):
         super().__init__()
+        if bidirectional and out_dim % 2:
+            raise ValueError(f"a bidirectional GRU needs an even out_dim, not {out_dim}")
         self.out_dim = out_dim
+        self.bidirectional = bool(bidirectional)
         self.embed = nn.Embedding(vocab_size, word_dim, padding_idx=0)
         self.dropout = nn.Dropout(dropout)
-        self.gru = nn.GRU(word_dim, out_dim, batch_first=True)
+        hidden = out_dim // 2 if self.bidirectional else out_dim
+        self.gru = nn.GRU(word_dim, hidden, batch_first=True)
+        self.gru_back = nn.GRU(word_dim, hidden, batch_first=True) if self.bidirectional else None
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> QuestionFeatures:
         lengths = _clamped_lengths(lengths, tokens.shape[1])
-        out, _ = self.gru(self.dropout(self.embed(tokens)))  # [B, L, D]
+        x = self.dropout(self.embed(tokens))  # [B, L, E]
+        out, _ = self.gru(x)  # [B, L, D or D/2]
         rows = torch.arange(tokens.shape[0], device=tokens.device)
+        pos = torch.arange(tokens.shape[1], device=tokens.device)
+        mask = pos[None, :] < lengths[:, None]
         vector = out[rows, lengths - 1]
-        mask = torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None]
+        if self.gru_back is not None:
+            # position t of the reversed question is word lengths-1-t (pads stay at the end); the
+            # reversal is its own inverse, so the same index puts the outputs back in word order
+            rev = torch.where(mask, lengths[:, None] - 1 - pos[None, :], pos[None, :])  # [B, L]
+            idx = rev.unsqueeze(-1)
+            back, _ = self.gru_back(x.gather(1, idx.expand(-1, -1, x.shape[-1])))
+            vector = torch.cat([vector, back[rows, lengths - 1]], -1)
+            out = torch.cat([out, back.gather(1, idx.expand(-1, -1, back.shape[-1]))], -1)
         return QuestionFeatures(vector, out, mask)
 
 

@@ -245,8 +245,8 @@ class ConceptFusion(nn.Module):
 
     Each region k gets J latent **concepts** ``P_kj = sigmoid(C v_k)`` and an **objectness**
     ``o_k = sigmoid(o . v_k + b)``. A step g picks non-negative concept weights ``w_g =
-    softplus(W_g [c_g, h])`` from the phrase it reads (``c_g``, attention over the question's words)
-    and the memory ``h``, and scores every region by the log of a soft conjunction::
+    softplus(W_g [c_g, q])`` from the phrase it reads (``c_g``, attention over the question's words)
+    and the question vector ``q``, and scores every region by the log of a soft conjunction::
 
         l_gk = log o_k + sum_j w_gj log P_kj          (= log of o_k * prod_j P_kj ** w_gj)
 
@@ -256,9 +256,12 @@ class ConceptFusion(nn.Module):
       objectness marks one region per object and the concepts are sure), fed to the memory as soft
       one-hot bins, plus the bins of ``count_g - count_{g-1}`` (more / fewer / same);
     * attention ``A_g = softmax_k(l_gk + rel_gk)``, which reads the attended object's concepts and
-      features; ``rel_gk`` (from step 2 on) scores region k's offset from where step g-1 looked (dx,
-      dy, |dx|, |dy|, distance: a small MLP, weighted by the step's phrase): "the thing to the left
-      of the X" is step 1 on X, step 2 on things, nearest on the left.
+      features; ``rel_gk`` scores region k's offset from where the *phrase* of the step before
+      (cyclically: the last step, for the first) points, ``softmax_k(l_{g-1,k})`` (dx, dy, |dx|,
+      |dy|, distance: a small MLP, weighted by the step's phrase). "The thing to the left of the X"
+      is one step on X and the other on things, nearest on the left of X, in either order: the
+      reading need not learn which phrase comes first, and a step with no relation learns to
+      weight it by zero. (Matching runs for all steps before attending, so this is not circular.)
 
     The memory ``h`` (the question vector at first) is updated each step with the read features,
     the counts and the change of the read concepts since the previous step (bigger / smaller).
@@ -289,7 +292,7 @@ class ConceptFusion(nn.Module):
         nn.init.zeros_(self.offset.weight)
         nn.init.zeros_(self.offset.bias)
         self.rel_in = nn.Linear(2 * centre_dim + 1, rel_hidden)
-        self.rel_q = nn.ModuleList(nn.Linear(2 * q_dim, rel_hidden) for _ in range(max(0, glimpses - 1)))
+        self.rel_q = nn.ModuleList(nn.Linear(2 * q_dim, rel_hidden) for _ in range(glimpses if glimpses > 1 else 0))
         n_bins = max_count + 1
         self.proj = nn.ModuleList(nn.Linear(rank + 2 * j + n_bins + 2 * max_count + 1, q_dim) for _ in range(glimpses))
         self.dropout = nn.Dropout(dropout)
@@ -306,7 +309,9 @@ class ConceptFusion(nn.Module):
                                 _normalised_positions(centres, regions.dtype) + self.offset(regions))
 
     def forward(self, question, prepared: PreparedConcepts, media_index: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """-> (fused [B, D], attention [B, G, K], expected counts [B, G]: each step's ``sum_k exp(l_gk)``,
+        what :func:`~vqa_studio.core.model.net.count_loss` supervises with the answers of count questions)."""
         q, words, mask = question
         keys, obj, probs, values, pos = prepared
         b = q.shape[0]
@@ -318,44 +323,52 @@ class ConceptFusion(nn.Module):
             obj_b, pos_b = obj, pos
         scale = words.shape[-1] ** -0.5
         neg = torch.finfo(words.dtype).min
-        n_bins = self.max_count + 1
-        h = q
-        att_out, where, prev_count, prev_read = [], None, None, None
+        # 1) reading and matching, every step: which words (from the question and the previous step's
+        # phrase, not from what was seen), which concepts, how well each region matches, how many do
         c = torch.zeros_like(q)
         read_so_far = torch.zeros_like(mask, dtype=words.dtype)  # [B, L]
+        phrases, matches, counts = [], [], []
         for g in range(self.glimpses):
-            # which words now: from the question and the previous step's phrase (not from what was seen)
             s = torch.bmm(words, self.read[g](torch.cat([q, c], -1)).unsqueeze(-1)).squeeze(-1) * scale  # [B, L]
             alpha = torch.softmax((s - F.softplus(self.inhibit) * read_so_far).masked_fill(~mask, neg), -1)
             read_so_far = read_so_far + alpha
             c = torch.bmm(alpha.unsqueeze(1), words).squeeze(1)  # [B, D]
-            ch = torch.cat([c, h], -1)
-            w = F.softplus(self.select[g](ch))  # [B, J] >= 0
+            cq = torch.cat([c, q], -1)
+            w = F.softplus(self.select[g](cq))  # [B, J] >= 0
             match = torch.bmm(keys, _pad(w, flat, u * slots).view(u, slots, j).transpose(1, 2))  # [U, K, Q]
             match = _unpad(match.transpose(1, 2).reshape(u * slots, k), flat) + obj_b  # [B, K], <= 0
-            count = match.exp().sum(-1, keepdim=True)  # [B, 1]
-            logits = match
-            if where is not None:
-                logits = logits + _relation(self.rel_in, self.rel_q[g - 1](ch), pos_b, where)
+            phrases.append((c, cq))
+            matches.append(match)
+            counts.append(match.exp().sum(-1, keepdim=True))  # [B, 1]
+        # where each step's phrase alone points (its match as attention): what relations are taken from
+        where = [torch.bmm(torch.softmax(m, -1).unsqueeze(1), pos_b).squeeze(1) for m in matches]
+        # 2) attend, with each step's relation to where the step before it (the last, for the first) points,
+        # so "the thing left of the X" works whichever step reads "the X"; read; write into the memory
+        h = q
+        att_out, prev_count, prev_read = [], None, None
+        for g in range(self.glimpses):
+            c, cq = phrases[g]
+            logits = matches[g]
+            if self.glimpses > 1:
+                logits = logits + _relation(self.rel_in, self.rel_q[g](cq), pos_b, where[g - 1])
             att = torch.softmax(logits, dim=-1)  # [B, K]
             att_pad = _pad(att, flat, u * slots).view(u, slots, k)
             read = _unpad(torch.bmm(att_pad, probs).reshape(u * slots, j), flat)  # [B, J]
             pooled = _unpad(torch.bmm(att_pad, values).reshape(u * slots, -1), flat)  # [B, r]
+            ch = torch.cat([c, h], -1)
             f = F.relu(self.pool_q[g](ch)) * pooled
-            cnt = count.clamp(max=float(self.max_count))
+            cnt = counts[g].clamp(max=float(self.max_count))
             bins = F.relu(1.0 - (cnt - self.bins).abs())
             if prev_count is None:
                 dbins = torch.zeros_like(torch.cat([bins, bins[:, 1:]], -1))
                 dread = torch.zeros_like(read)
             else:
-                diff = (cnt - prev_count)
-                dbins = F.relu(1.0 - (diff - self.diff_bins).abs())
+                dbins = F.relu(1.0 - ((cnt - prev_count) - self.diff_bins).abs())
                 dread = read - prev_read
             h = h + self.proj[g](torch.cat([self.dropout(f), read, dread, bins, dbins], -1))
-            where = torch.bmm(att.unsqueeze(1), pos_b).squeeze(1)
             prev_count, prev_read = cnt, read
             att_out.append(att)
-        return h, torch.stack(att_out, 1)
+        return h, torch.stack(att_out, 1), torch.cat(counts, 1)
 
 
 __all__ += ["ConceptFusion", "PreparedConcepts"]

@@ -37,7 +37,7 @@ from vqa_studio.core.model.encoders import make_media_encoder, make_question_enc
 from vqa_studio.core.model.fusion import BilinearAttentionFusion, ConceptFusion, ReasoningFusion
 
 #: bump when the layer structure changes in a way old state dicts cannot load into
-ARCH_VERSION = 2
+ARCH_VERSION = 3
 #: config fields that do not change the weights' shapes or their meaning at inference
 NON_ARCH_FIELDS = frozenset({"media_dropout", "question_dropout", "fusion_dropout", "classifier_dropout"})
 FUSIONS = ("concept", "reasoning", "bilinear")
@@ -142,6 +142,7 @@ class Encoded:
     attention: torch.Tensor  # [B, G, K], softmax over the K regions
     centres: torch.Tensor  # [B, K, 2|3] region centres for display
     media_summary: torch.Tensor | None = None  # [U, D_v] max over each medium's regions (for the tag head)
+    counts: torch.Tensor | None = None  # [B, G] each step's expected count (concept fusion)
 
 
 class MultiHeadClassifier(nn.Module):
@@ -266,12 +267,14 @@ class VQANet(nn.Module):
         regions, centres = self.media_encoder(media)
         question = self.question_encoder(batch["tokens"], batch["lengths"])
         if self.config.fusion in ("reasoning", "concept"):
-            fused, attention = self.fusion(question, self.fusion.prepare(regions, centres), media_index)
+            fused, attention, *counts = self.fusion(question, self.fusion.prepare(regions, centres), media_index)
         else:
             fused, attention = self.fusion(question.vector, self.fusion.prepare(regions), media_index)
+            counts = []
         if media_index is not None:
             centres = centres[media_index]
-        return Encoded(fused, attention, centres, regions.amax(1) if self.tag_head is not None else None)
+        return Encoded(fused, attention, centres, regions.amax(1) if self.tag_head is not None else None,
+                       counts[0] if counts else None)
 
     def head(self, fused: torch.Tensor, head_index: int | None = None) -> torch.Tensor:
         """Logits [B, C]: one head's, or with several heads and ``head_index=None`` the log of their
@@ -302,6 +305,8 @@ class VQANet(nn.Module):
         which answers its questions have, see :func:`tag_loss`)."""
         enc = self.encode(batch)
         out = {"fused": enc.fused, "attention": enc.attention, "centres": enc.centres}
+        if enc.counts is not None:
+            out["counts"] = enc.counts
         if self.tag_head is not None:
             out["tag_logits"] = self.tag_head(enc.media_summary)
         if self.n_heads > 1:
@@ -417,6 +422,25 @@ def tag_loss(tag_logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> tor
     return F.binary_cross_entropy_with_logits(tag_logits.float(), target.clamp(max=1.0).float())
 
 
+def count_loss(counts: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Supervision of the concept fusion's first-step expected count ``counts[:, 0]`` ([B, G]) by the
+    answers of count questions: ``batch["count_targets"]`` [B] holds the number a question's answer
+    says ("how many ...?" -> "3"), -1 for every other question. Smooth L1 (beta 0.5), mean over the
+    count questions; 0 (with a graph) when the batch has none.
+
+    Only the answers are used (no boxes), yet it ties the count to its mechanism: the objectness marks
+    one region per object and the concepts become sure, so counts, comparisons of counts, existence
+    and the step that finds the referent of a relation ("left of the X") all read sharp matches
+    instead of each being learned through the pooled features."""
+    target = batch.get("count_targets")
+    if target is None:
+        return counts.sum() * 0.0
+    keep = target >= 0
+    if not bool(keep.any()):
+        return counts.sum() * 0.0
+    return F.smooth_l1_loss(counts[:, 0][keep].float(), target[keep].to(torch.float32), beta=0.5)
+
+
 def move_batch(batch: Mapping[str, Any], device: torch.device | str | None) -> dict[str, Any]:
     """A copy of ``batch`` with its tensors on ``device`` (non_blocking where it can)."""
     if device is None:
@@ -438,6 +462,7 @@ __all__ = [
     "describe_arch_mismatch",
     "vqa_loss",
     "tag_loss",
+    "count_loss",
     "move_batch",
     "count_parameters",
 ]

@@ -65,6 +65,7 @@ class TrainingArgs:
     warmup: float = 0.15  # share of training spent warming the learning rate up (then cosine to ~0)
     label_smoothing: float = 0.0
     tag_loss: float = 1.0  # weight of the tag head's loss (ModelConfig.tag_head, on by default)
+    count_loss: float = 1.0  # weight of the count questions' supervision of the concept fusion's count
     threads: int | None = None  # torch CPU threads while training (None: torch's default)
 
     def __post_init__(self) -> None:

@@ -18,7 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data.dataset import VQADataset, batches
-from ..model.net import VQANet, tag_loss, vqa_loss
+from ..model.net import VQANet, count_loss, tag_loss, vqa_loss
 from ..types import Progress
 from .config import Precision, TrainingArgs
 
@@ -130,6 +130,8 @@ def _train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: Tra
                 loss = vqa_loss(logits, batch, label_smoothing=args.label_smoothing)
                 if args.tag_loss and "tag_logits" in out:
                     loss = loss + args.tag_loss * tag_loss(out["tag_logits"], batch)
+                if args.count_loss and "counts" in out:
+                    loss = loss + args.count_loss * count_loss(out["counts"], batch)
                 if teacher:
                     with torch.no_grad():
                         t_probs = torch.stack([F.softmax(m(batch)["logits"].float() / args.distill_temperature, -1)
