@@ -44,6 +44,16 @@ def test_create_and_reopen(project, tmp_path):
         assert q.answer == "1" and q.status is Status.LABELLED
         assert [a["answer"] for a in p.imported_answers(qid)] == ["1", "one", "2"]
         assert p.item(item).width == 32 and p.item(item).sha256
+        single = p.add_question(item, "What color is it?", answers=["red"])
+        # what training reads: the same answers, as texts, for every question with imported ones
+        from vqa_studio.core.data.dataset import Snapshot
+        from vqa_studio.core.store import repository as repo
+
+        with p.engine.connect() as conn:
+            assert repo.imported_answer_texts(conn) == {qid: ("1", "one", "2"), single: ("red",)}
+        snap = {qa.question_id: qa for qa in Snapshot.load(p).questions}
+        assert snap[qid].imported == ("1", "one", "2") and snap[single].imported == ("red",)
+        assert snap[qid].label_answers() == ("1", "one", "2") and snap[qid].kind.value == "image"
         assert (folder / "media").is_dir() and (folder / "models").is_dir()
 
 

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -81,8 +82,11 @@ def _process_digits_articles(text: str) -> str:
     return " ".join(words)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize_answer(answer: str) -> str:
-    """The VQA v2 evaluation's normal form of an answer ("Two dogs." -> "2 dogs")."""
+    """The VQA v2 evaluation's normal form of an answer ("Two dogs." -> "2 dogs"). Memoised: a
+    project has few distinct answers and hundreds of thousands of uses of them (vocabularies, soft
+    scores and count targets of a 240,000-question training set: 20 s -> well under 1 s)."""
     text = answer.replace("\n", " ").replace("\t", " ").strip()
     return _process_digits_articles(_process_punctuation(text))
 

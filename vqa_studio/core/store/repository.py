@@ -141,6 +141,20 @@ def imported_answers_many(conn: Connection, question_ids: Sequence[int] | None =
     return out
 
 
+def imported_answer_texts(conn: Connection) -> dict[int, tuple[str, ...]]:
+    """question id -> the texts of its imported answers, for every question that has some: what
+    training needs of :func:`imported_answers_many`, without building a dict per answer (a snapshot
+    of a 240,000-question project reads them in a fraction of the time)."""
+    out: dict[int, tuple[str, ...]] = {}
+    stmt = select(s.answers.c.question_id, s.answers.c.answer, s.answers.c.answer_list).where(
+        s.answers.c.source == "import").order_by(s.answers.c.id)
+    for qid, answer, answer_list in conn.execute(stmt):
+        texts = tuple(a for a, _, _ in answer_list) if answer_list else (answer,)
+        prev = out.get(qid)
+        out[qid] = prev + texts if prev else texts
+    return out
+
+
 # An import's answers (VQA v2: ten per question) are stored as ONE row per question: `answer` holds the
 # representative (majority) answer, `answer_list` the [answer, confidence, answer_id] triples. One row
 # instead of ten keeps a 100,000-question import within seconds. A single answer fills the plain columns.

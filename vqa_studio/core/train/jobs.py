@@ -202,6 +202,9 @@ class Job:
         if self._proc.is_alive():
             self._proc.terminate()
             self._proc.join(2.0)
+        if self._proc.is_alive():  # SIGTERM not handled in time (a loaded machine): no process outlives join
+            self._proc.kill()
+            self._proc.join(5.0)
         self._queue.close()
         self._queue.join_thread()
 
