@@ -1,11 +1,17 @@
 """Active learning on the demo data: labels needed to reach 90% of the full-data accuracy.
 
-    python benchmarks/bench_active.py [--scenes 1500] [--initial 300] [--batch 300] [--rounds 8] [--out DIR]
+    python benchmarks/bench_active.py [--scenes 1500] [--initial 300] [--batch 600] [--rounds 16]
+                                      [--only random --only bald ...] [--out DIR]
 
 Runs the `simulate` core (the same as `vqa-studio simulate`) for random, entropy, BALD, variation
 ratio and a deep ensemble, plus BALD with full-scope MC-dropout (to show the fast head scope selects
 as well), on one generated demo project; prints labels-to-target per strategy and the ratio of the
 best uncertainty strategy to random (goal: at most 0.5), and writes a CSV and a PNG plot.
+
+The model learns the demo well enough now (full-data accuracy ~61% with this per-round training)
+that random sampling needs many thousand labels to get to 90% of it: with the defaults (up to 9,900
+labels) random takes ~10 min on 2 cores (it reached the target at 8,931 labels), a head-scope
+strategy less once it gets there sooner, the ensemble and the full-scope run ~3x that. ``--only`` picks strategies.
 """
 from __future__ import annotations
 
@@ -32,8 +38,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", type=int, default=1500)
     ap.add_argument("--initial", type=int, default=300)
-    ap.add_argument("--batch", type=int, default=300)
-    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=600)
+    ap.add_argument("--rounds", type=int, default=16)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
