@@ -86,7 +86,8 @@ def _process_digits_articles(text: str) -> str:
 def normalize_answer(answer: str) -> str:
     """The VQA v2 evaluation's normal form of an answer ("Two dogs." -> "2 dogs"). Memoised: a
     project has few distinct answers and hundreds of thousands of uses of them (vocabularies, soft
-    scores and count targets of a 240,000-question training set: 20 s -> well under 1 s)."""
+    scores and count targets of a training set: most of the time it took to build the data of a
+    240,000-question project)."""
     text = answer.replace("\n", " ").replace("\t", " ").strip()
     return _process_digits_articles(_process_punctuation(text))
 
