@@ -11,7 +11,7 @@ best uncertainty strategy to random (goal: at most 0.5), and writes a CSV and a 
 The model learns the demo well enough now (full-data accuracy ~61% with this per-round training)
 that random sampling needs many thousand labels to get to 90% of it: with the defaults (up to 9,900
 labels) random takes ~10 min on 2 cores (it reached the target at 8,931 labels), a head-scope
-strategy less once it gets there sooner, the ensemble and the full-scope run ~3x that. ``--only`` picks strategies.
+strategy about as long, the ensemble and the full-scope run ~3x that. ``--only`` picks strategies.
 """
 from __future__ import annotations
 
