@@ -83,3 +83,35 @@ def test_stats_on_missing_project(tmp_path, capsys):
 def test_python_dash_m(tmp_path):
     out = subprocess.run([sys.executable, "-m", "vqa_studio", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "import" in out.stdout
+
+
+def test_train_models_score_evaluate_simulate_end_to_end(tmp_path, capsys, one_torch_thread):
+    """The model commands on a tiny demo project: each prints what it did and writes what it says."""
+    from vqa_studio.core.demo import build_demo
+    from vqa_studio.core.project import Project
+
+    proj = tmp_path / "demo"
+    Project.run(build_demo(proj, n_scenes=40, seed=3, questions_per_scene=5))
+    assert run("train", "--project", proj, "--epochs", "2", "--batch-size", "32", "--mc-samples", "4",
+               "--device", "cpu", "-q") == 0
+    capsys.readouterr()
+    assert run("models", "--project", proj) == 0
+    listing = capsys.readouterr().out
+    assert "v1" in listing and "*" in listing  # the new version is listed, marked active
+    assert run("score", "--project", proj, "--method", "bald", "--mc-samples", "4") == 0
+    assert "most informative by bald:" in capsys.readouterr().out
+    results = tmp_path / "results.json"
+    assert run("evaluate", "--project", proj, "--split", "test", "--results", results) == 0
+    out = capsys.readouterr().out
+    overall = next(line for line in out.splitlines() if line.startswith("overall: "))
+    assert 0.0 <= float(overall.split()[1]) <= 100.0
+    answers = json.loads(results.read_text())  # VQA v2 results format: [{"question_id", "answer"}]
+    assert answers and all(set(a) == {"question_id", "answer"} for a in answers)
+    csv_path = tmp_path / "sim.csv"
+    assert run("simulate", "--project", proj, "--strategy", "random", "--strategy", "bald", "--initial", "20",
+               "--batch", "15", "--rounds", "1", "--epochs", "1", "--min-steps", "4", "--mc-samples", "4", "--full-reference",
+               "--full-epochs", "2", "--out", csv_path, "-q") == 0
+    out = capsys.readouterr().out
+    assert "full-data accuracy:" in out and "random" in out and "bald" in out
+    assert len(csv_path.read_text().splitlines()) == 1 + 2 * 2  # header + 2 strategies x 2 points
+    assert csv_path.with_suffix(".png").stat().st_size > 1000

@@ -346,13 +346,14 @@ def cmd_simulate(args) -> int:
         results = []
         full = None
         if args.full_reference:
-            cfg0 = SimConfig(strategy="random", seed=args.seed, epochs=args.epochs, train=train)
+            cfg0 = SimConfig(strategy="random", seed=args.seed, epochs=args.epochs, full_epochs=args.full_epochs,
+                             min_steps=args.min_steps, train=train)
             full = drive(full_data_accuracy(project, cfg0, snapshot=snapshot, media=media), quiet=args.quiet)
             _print(f"full-data accuracy: {full * 100:.2f}%")
         for strategy in args.strategy:
             cfg = SimConfig(strategy=strategy, initial=args.initial, batch=args.batch, rounds=args.rounds, seed=args.seed,
                             epochs=args.epochs, mc_samples=args.mc_samples, scope=args.scope, ensemble=args.ensemble,
-                            selection=args.selection, train=train)
+                            selection=args.selection, min_steps=args.min_steps, train=train)
             res = drive(simulate(project, cfg, snapshot=snapshot, media=media, full_accuracy=full), quiet=args.quiet)
             results.append(res)
             pts = ", ".join(f"{n}:{a * 100:.1f}" for n, a in res.points)
@@ -472,7 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--initial", type=int, default=200, help="labels to start with (random)")
     p.add_argument("--batch", type=int, default=200, help="labels acquired per round")
     p.add_argument("--rounds", type=int, default=8)
-    p.add_argument("--epochs", type=int, default=6, help="epochs per round (at least 150 optimizer steps)")
+    p.add_argument("--epochs", type=int, default=6, help="epochs per round (at least --min-steps optimizer steps)")
+    p.add_argument("--min-steps", type=int, default=150, help="optimizer steps per round at least (small label sets)")
     p.add_argument("--mc-samples", type=int, default=20)
     p.add_argument("--scope", choices=["head", "full"], default="head")
     p.add_argument("--ensemble", type=int, default=3, help="members for the ensemble strategy")
@@ -480,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="top: the highest scores; power: drawn in proportion to the scores (diverse batches)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--full-reference", action="store_true", help="also train on every label for the 90%% line")
+    p.add_argument("--full-epochs", type=int, default=24, help="epochs of that full-data training (from scratch)")
     p.add_argument("--out", type=Path, required=True, help="CSV of labels vs accuracy (a PNG plot is written beside it)")
 
     p = add("evaluate", cmd_evaluate, "VQA accuracy of a model on a split (official VQA v2 rules)")

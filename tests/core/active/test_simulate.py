@@ -25,6 +25,7 @@ def tiny(tmp_path_factory):
 
 def _cfg(**kw):
     train = TrainingArgs(batch_size=32, epochs=1, patience=100)
+    kw.setdefault("full_epochs", 2)
     return SimConfig(initial=20, batch=15, rounds=2, epochs=1, min_steps=3, mc_samples=4, train=train, **kw)
 
 
@@ -75,6 +76,32 @@ def test_full_data_accuracy_and_the_learning_curves_are_written(tiny, tmp_path, 
     assert {r["strategy"] for r in rows} == {"random", "entropy"} and len(rows) == 6
     png = plot_csv(path, tmp_path / "active.png", full)
     assert png.stat().st_size > 1000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _epochs_trained(gen):
+    epochs = []
+    try:
+        while True:
+            p = next(gen)
+            if p.stage == "epoch":
+                epochs.append(p)
+    except StopIteration as stop:
+        return stop.value, epochs
+
+
+def test_the_full_data_reference_trains_its_own_longer_schedule(tiny, one_torch_thread):
+    snapshot = Snapshot.load(tiny)
+    full, epochs = _epochs_trained(full_data_accuracy(tiny, _cfg(full_epochs=3), snapshot=snapshot))
+    assert 0.0 <= full <= 1.0
+    assert len(epochs) == 3  # full_epochs, not a round's `epochs` (1)
+
+
+def test_a_strategy_stops_at_its_target(tiny, one_torch_thread):
+    snapshot = Snapshot.load(tiny)
+    res, _ = _epochs_trained(simulate(tiny, _cfg(strategy="random", stop_at=0.0), snapshot=snapshot))
+    assert [n for n, _ in res.points] == [20]  # any accuracy reaches 0: no round after the first
+    res, _ = _epochs_trained(simulate(tiny, _cfg(strategy="random", stop_at=1.01), snapshot=snapshot))
+    assert [n for n, _ in res.points] == [20, 35, 50]
 
 
 def test_labels_to_reach_interpolates_between_rounds():
