@@ -167,6 +167,14 @@ def test_ensemble_and_distillation(demo):
     assert ns.n_members == 2 and ns.student is not None
     assert "test_student" in outcome.metrics["by_kind"]["image"]
     assert demo.prediction(demo.queue_ids(limit=1)[0]).votes.shape == (6,)  # 2 members x 3 samples
+    # the reported accuracies (from the calibration pass's logits) are what the saved model predicts
+    snapshot = Snapshot.load(demo)
+    media = MediaTensors(snapshot, 64, 1024)
+    for split in ("val", "test"):
+        qs = snapshot.labelled([split])
+        report = accuracy_report(predict_answers(bundle, media, qs), qs)
+        assert report["n"] == outcome.metrics["by_kind"]["image"][split]["n"] > 0
+        assert report["overall"] == pytest.approx(outcome.metrics["by_kind"]["image"][split]["overall"])
 
 
 def test_revote_and_quantization_are_reported(demo):

@@ -92,6 +92,17 @@ def predict_answers(bundle: ModelBundle, media: MediaTensors, questions: Sequenc
     return out
 
 
+def _answers_from_logits(log_probs: np.ndarray, question_ids: np.ndarray, temperature: float,
+                         answers: Sequence[str]) -> dict[int, tuple[str, float]]:
+    """:func:`predict_answers` from :func:`~vqa_studio.core.train.loop.collect_logits`' output (the log
+    of the members' mean probability): the calibrated top answer and its probability per question."""
+    if not len(question_ids):
+        return {}
+    probs = torch.softmax(torch.from_numpy(log_probs).float() / temperature, -1)
+    p, idx = probs.max(-1)
+    return {int(q): (answers[i], pp) for q, i, pp in zip(question_ids.tolist(), idx.tolist(), p.tolist())}
+
+
 def accuracy_report(predicted: dict[int, tuple[str, float]], questions: Sequence[QA]) -> dict[str, Any]:
     """VQA accuracy (official rules) overall, per answer type and per question type."""
     per_a: dict[str, list[float]] = defaultdict(list)
@@ -303,13 +314,17 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
                 m_.to("cpu")
         ns = NetSet(kind, VQANet(config).config_dict(), members, 1.0, student)
         yield Progress("calibrating", 0, 1, f"{kind.value}: temperature scaling on the validation split")
+        # one inference pass per split: the same logits fit the temperature, measure ECE and give the
+        # answers whose accuracy is reported (what predict_answers would compute again)
         calib_ds = val_ds if val_ds is not None else train_ds
-        logits, labels, _ = collect_logits(members, calib_ds, torch.device("cpu"))
+        logits, labels, qids = collect_logits(members, calib_ds, torch.device("cpu"))
+        if test_q:
+            e_logits, e_labels, e_qids = collect_logits(members, VQADataset(test_q, media, encoders), torch.device("cpu"))
+        else:
+            e_logits, e_labels, e_qids = logits, labels, qids
         metrics: dict[str, Any] = {"precision": precision.name, "device": str(device)}
         if len(labels):
             ns.temperature = calibration.fit_temperature(logits, labels)
-            eval_ds = VQADataset(test_q, media, encoders) if test_q else calib_ds
-            e_logits, e_labels, _ = collect_logits(members, eval_ds, torch.device("cpu"))
             before = calibration.apply_temperature(e_logits, 1.0)
             after = calibration.apply_temperature(e_logits, ns.temperature)
             metrics.update({
@@ -322,8 +337,11 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
         nets[kind] = ns
         bundle_k = ModelBundle(version, encoders, {kind: ns}, image_size=args.image_size, cloud_points=args.cloud_points)
         yield Progress("evaluating", 0, 1, f"{kind.value}: accuracy on the validation and test splits")
-        metrics["val"] = accuracy_report(predict_answers(bundle_k, media, val_q), val_q)
-        metrics["test"] = accuracy_report(predict_answers(bundle_k, media, test_q), test_q) if test_q else {"n": 0}
+        answers = encoders.answers.answers
+        metrics["val"] = accuracy_report(
+            _answers_from_logits(logits, qids, ns.temperature, answers) if val_ds is not None else {}, val_q)
+        metrics["test"] = accuracy_report(_answers_from_logits(e_logits, e_qids, ns.temperature, answers), test_q) \
+            if test_q else {"n": 0}
         if student is not None:
             metrics["test_student"] = accuracy_report(predict_answers(bundle_k, media, test_q, use_student=True), test_q) \
                 if test_q else {"n": 0}
