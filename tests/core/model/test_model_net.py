@@ -113,6 +113,29 @@ def test_split_api_matches_forward():
     assert s.shape == (6, 5, C)
 
 
+@pytest.mark.parametrize("question_encoder", ["gru", "transformer"])
+def test_repeated_questions_are_encoded_once_with_the_same_values_and_gradients(question_encoder):
+    net = VQANet(small(question_encoder=question_encoder, question_dropout=0.0)).train()
+    batch = make_batch(b=8, u=4)
+    batch["tokens"][4:] = batch["tokens"][:4]  # every question twice (about different images)
+    batch["lengths"][4:] = batch["lengths"][:4]
+    calls = []
+    net.question_encoder.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
+    fast = net.encode_questions(batch["tokens"], batch["lengths"])
+    assert calls == [4]  # the distinct rows only
+    full = net.question_encoder(batch["tokens"], batch["lengths"])  # every row
+    for a, b in zip(fast, full):
+        assert torch.equal(a, b) if a.dtype == torch.bool else torch.allclose(a, b, atol=1e-6)
+    grads = []
+    for q in (fast, full):
+        net.zero_grad()
+        (q.vector.pow(2).sum() + q.tokens.sum()).backward()
+        grads.append({n: p.grad.clone() for n, p in net.question_encoder.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and grads[0]
+    for n in grads[0]:
+        assert torch.allclose(grads[0][n], grads[1][n], atol=1e-5), n
+
+
 def test_training_step_reaches_every_parameter():
     net = VQANet(small(question_encoder="transformer")).train()
     batch = make_batch(b=8, u=4)

@@ -265,7 +265,7 @@ class VQANet(nn.Module):
         elif media.shape[0] != batch["tokens"].shape[0]:
             raise ValueError("without media_index there must be one medium per question")
         regions, centres = self.media_encoder(media)
-        question = self.question_encoder(batch["tokens"], batch["lengths"])
+        question = self.encode_questions(batch["tokens"], batch["lengths"])
         if self.config.fusion in ("reasoning", "concept"):
             fused, attention, *counts = self.fusion(question, self.fusion.prepare(regions, centres), media_index)
         else:
@@ -275,6 +275,25 @@ class VQANet(nn.Module):
             centres = centres[media_index]
         return Encoded(fused, attention, centres, regions.amax(1) if self.tag_head is not None else None,
                        counts[0] if counts else None)
+
+    def encode_questions(self, tokens: torch.Tensor, lengths: torch.Tensor):
+        """The question encoder over the batch's *distinct* questions, then spread back to every row.
+
+        A batch holds many copies of the same question (templated data asks "How many objects are
+        there?" of most images: on the demo about a quarter of a 256-question batch are repeats), and a
+        question's encoding does not depend on its image, so each distinct token row is encoded once
+        (the recurrent encoder is the largest part of a training step). Exactly the same result as
+        encoding every row, gradients included, except that with question dropout on, repeats of one
+        question in a batch share a dropout mask."""
+        if tokens.shape[0] < 2:
+            return self.question_encoder(tokens, lengths)
+        uniq, inverse = torch.unique(tokens, dim=0, return_inverse=True)
+        if uniq.shape[0] == tokens.shape[0]:
+            return self.question_encoder(tokens, lengths)
+        lengths_u = lengths.new_zeros(uniq.shape[0]).scatter_(0, inverse, lengths)  # repeats have equal lengths
+        q = self.question_encoder(uniq, lengths_u)
+        parts = [t.index_select(0, inverse) for t in q]
+        return type(q)(*parts) if hasattr(q, "_fields") else type(q)(parts)
 
     def head(self, fused: torch.Tensor, head_index: int | None = None) -> torch.Tensor:
         """Logits [B, C]: one head's, or with several heads and ``head_index=None`` the log of their
