@@ -85,21 +85,18 @@ def predict_answers(bundle: ModelBundle, media: MediaTensors, questions: Sequenc
             for batch in batches(ds, batch_size, shuffle=False):
                 b = {k: v.to(device) for k, v in batch.items()}
                 probs = torch.stack([torch.softmax(m.to(device).eval()(b)["logits"].float(), -1) for m in members]).mean(0)
-                probs = torch.softmax(torch.log(probs.clamp_min(1e-12)) / ns.temperature, -1)
-                p, idx = probs.max(-1)
-                for qid, i, pp in zip(batch["question_ids"].tolist(), idx.tolist(), p.tolist()):
-                    out[qid] = (answers[i], pp)
+                out.update(_top_answers(torch.log(probs.clamp_min(1e-12)), batch["question_ids"], ns.temperature,
+                                        answers))
     return out
 
 
-def _answers_from_logits(log_probs: np.ndarray, question_ids: np.ndarray, temperature: float,
-                         answers: Sequence[str]) -> dict[int, tuple[str, float]]:
-    """:func:`predict_answers` from :func:`~vqa_studio.core.train.loop.collect_logits`' output (the log
-    of the members' mean probability): the calibrated top answer and its probability per question."""
+def _top_answers(log_probs: torch.Tensor, question_ids, temperature: float,
+                 answers: Sequence[str]) -> dict[int, tuple[str, float]]:
+    """question id -> (the calibrated top answer, its probability), from the log of the members' mean
+    probability [N, C] (what :func:`~vqa_studio.core.train.loop.collect_logits` returns)."""
     if not len(question_ids):
         return {}
-    probs = torch.softmax(torch.from_numpy(log_probs).float() / temperature, -1)
-    p, idx = probs.max(-1)
+    p, idx = torch.softmax(torch.as_tensor(log_probs).float() / temperature, -1).max(-1)
     return {int(q): (answers[i], pp) for q, i, pp in zip(question_ids.tolist(), idx.tolist(), p.tolist())}
 
 
@@ -339,8 +336,8 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
         yield Progress("evaluating", 0, 1, f"{kind.value}: accuracy on the validation and test splits")
         answers = encoders.answers.answers
         metrics["val"] = accuracy_report(
-            _answers_from_logits(logits, qids, ns.temperature, answers) if val_ds is not None else {}, val_q)
-        metrics["test"] = accuracy_report(_answers_from_logits(e_logits, e_qids, ns.temperature, answers), test_q) \
+            _top_answers(logits, qids, ns.temperature, answers) if val_ds is not None else {}, val_q)
+        metrics["test"] = accuracy_report(_top_answers(e_logits, e_qids, ns.temperature, answers), test_q) \
             if test_q else {"n": 0}
         if student is not None:
             metrics["test_student"] = accuracy_report(predict_answers(bundle_k, media, test_q, use_student=True), test_q) \
