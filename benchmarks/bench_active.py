@@ -39,10 +39,6 @@ STRATEGIES = [("random", "head"), ("entropy", "head"), ("bald", "head"), ("varia
               ("ensemble", "head"), ("bald", "full")]
 
 
-def _label(name: str, scope: str) -> str:
-    return name if scope == "head" or name == "ensemble" else f"{name} ({scope})"  # as SimConfig.label()
-
-
 def _load_results(csv_path: Path, full: float) -> dict[str, SimResult]:
     """Curves of strategies already run (``--resume``), from the CSV this script writes."""
     points: dict[str, list[tuple[int, float]]] = {}
@@ -107,7 +103,7 @@ def main() -> None:
     # "bald" is the head scope, "bald:full" the full one; --only runs them in the order given
     for key in args.only or list(by_key):
         name, scope = by_key[key]
-        res = done.get(_label(name, scope))
+        res = done.get(SimConfig(strategy=name, scope=scope).label())
         if res is None:
             cfg = SimConfig(**{**base.__dict__, "strategy": name, "scope": scope, "stop_at": target})
             res = drive(simulate(project, cfg, snapshot=snapshot, media=media, full_accuracy=full), quiet=True)
