@@ -65,6 +65,10 @@ def main() -> None:
     ap.add_argument("--only", action="append",
                     help="run only these strategies, in this order: random, entropy, bald, variation_ratio, ensemble, bald:full")
     args = ap.parse_args()
+    by_key = {(name if scope == "head" else f"{name}:{scope}"): (name, scope) for name, scope in STRATEGIES}
+    unknown = [k for k in args.only or [] if k not in by_key]
+    if unknown:
+        raise SystemExit(f"--only: unknown strategy {', '.join(unknown)} (known: {', '.join(by_key)})")
     settings = {k: getattr(args, k) for k in ("scenes", "initial", "batch", "rounds", "epochs", "full_epochs", "seed")}
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path, ref_path = args.out / "active.csv", args.out / "reference.json"
@@ -96,10 +100,6 @@ def main() -> None:
           f"full-data accuracy {full * 100:.2f}% ({how}); target 90% of it = {target * 100:.2f}%", flush=True)
     done = _load_results(csv_path, full) if saved is not None else {}
     results: dict[str, tuple[SimResult, float | None]] = {}
-    by_key = {(name if scope == "head" else f"{name}:{scope}"): (name, scope) for name, scope in STRATEGIES}
-    unknown = [k for k in args.only or [] if k not in by_key]
-    if unknown:
-        raise SystemExit(f"--only: unknown strategy {', '.join(unknown)} (known: {', '.join(by_key)})")
     # "bald" is the head scope, "bald:full" the full one; --only runs them in the order given
     for key in args.only or list(by_key):
         name, scope = by_key[key]
