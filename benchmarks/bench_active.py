@@ -124,7 +124,14 @@ def main() -> None:
         print(f"best uncertainty strategy: {best} needs {uncertain[best]:.0f} labels vs random {rnd:.0f}: "
               f"ratio {uncertain[best] / rnd:.2f} [goal <= 0.5: {'OK' if uncertain[best] / rnd <= 0.5 else 'MISSED'}]")
     elif "random" in results and not rnd:
-        print("random did not reach the target within the pool")
+        most = max(n for n, _ in results["random"][0].points)
+        line = f"random did not reach the target with {most} labels (all it was given)"
+        if uncertain:  # random needs more than `most`, so the ratio is below this bound
+            best = min(uncertain, key=uncertain.get)
+            ratio = uncertain[best] / most
+            line += (f": best uncertainty strategy {best} needs {uncertain[best]:.0f}, ratio < {ratio:.2f} "
+                     f"[goal <= 0.5: {'OK' if ratio <= 0.5 else 'not shown'}]")
+        print(line)
     if "random" in results:
         # a second, nearer yardstick: the labels each strategy needs for what random has at its last round
         r_res = results["random"][0]

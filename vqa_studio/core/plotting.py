@@ -67,7 +67,8 @@ def line_chart(path: str | Path, series: dict[str, tuple[Sequence[float], Sequen
         a, b = px(x0, hline[0]), px(x1, hline[0])
         for x in range(a[0], b[0], 12):
             cv2.line(img, (x, a[1]), (min(x + 6, b[0]), a[1]), (120, 120, 120), 1, cv2.LINE_AA)
-        cv2.putText(img, hline[1], (w - right + 8, a[1] + 4), font, 0.42, (90, 90, 90), 1, cv2.LINE_AA)
+        # its label inside the plot, just above the line's left end (the right margin holds the legend)
+        cv2.putText(img, hline[1], (left + 6, a[1] - 6), font, 0.42, (90, 90, 90), 1, cv2.LINE_AA)
     for k, (name, (xs, ys)) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)][::-1]  # BGR
         pts = [px(x, y) for x, y in zip(xs, ys) if y is not None and not math.isnan(y)]
