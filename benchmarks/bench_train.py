@@ -20,6 +20,7 @@ machine are only comparable at a similar load.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -81,8 +82,10 @@ def time_to_accuracy(folder: Path, kind: ItemKind, targs: TrainingArgs, goal_acc
         if p.stage == "epoch":
             i = p.info
             curve.append(i)
-            print(f"    epoch {i['epoch']}: {i['seconds']:6.1f} s  loss {i['loss']:.3f}  train {i['train_accuracy'] * 100:5.1f}%"
-                  f"  val {i['val_accuracy'] * 100:5.1f}%  ({load()})", flush=True)
+            val = "   -  " if math.isnan(i["val_accuracy"]) else f"{i['val_accuracy'] * 100:5.1f}%"
+            print(f"    epoch {i['epoch']}: {i['seconds']:6.1f} s  {i['questions']:7d} questions  loss {i['loss']:.3f}  "
+                  f"train {i['train_accuracy'] * 100:5.1f}%  val {val}{'  (media encoder frozen)' if i['media_frozen'] else ''}"
+                  f"  ({load()})", flush=True)
         elif p.stage in ("calibrating", "evaluating", "saving", "registering") and p.done == 0:
             print(f"    [{time.perf_counter() - t0:6.1f} s] {p.message}", flush=True)
             if p.stage == "saving" and "saved" not in marks:
@@ -92,7 +95,9 @@ def time_to_accuracy(folder: Path, kind: ItemKind, targs: TrainingArgs, goal_acc
 
     try:
         print(f"  run_training: {targs.epochs} epochs max, training budget {targs.time_limit_s} s, batch "
-              f"{targs.batch_size}, lr {targs.lr}, threads {targs.threads or torch.get_num_threads()} ({load()})")
+              f"{targs.batch_size}, lr {targs.lr}, skip easy {targs.skip_easy} (loss < {targs.easy_loss}), freeze the "
+              f"media encoder at {targs.freeze_media_at} of the schedule, "
+              f"threads {targs.threads or torch.get_num_threads()} ({load()})")
         outcome = drive(run_training(project, targs), on_progress)
     finally:
         project.close()

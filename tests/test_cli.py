@@ -85,6 +85,13 @@ def test_python_dash_m(tmp_path):
     assert out.returncode == 0 and "import" in out.stdout
 
 
+def test_train_setting_out_of_range_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run("train", "--project", tmp_path / "p", "--skip-easy", "1")
+    assert exit_.value.code == 2
+    assert "skip_easy must be in [0, 1)" in capsys.readouterr().err
+
+
 def test_train_models_score_evaluate_simulate_end_to_end(tmp_path, capsys, one_torch_thread):
     """The model commands on a tiny demo project: each prints what it did and writes what it says."""
     from vqa_studio.core.demo import build_demo
@@ -93,7 +100,7 @@ def test_train_models_score_evaluate_simulate_end_to_end(tmp_path, capsys, one_t
     proj = tmp_path / "demo"
     Project.run(build_demo(proj, n_scenes=40, seed=3, questions_per_scene=5))
     assert run("train", "--project", proj, "--epochs", "2", "--batch-size", "32", "--mc-samples", "4",
-               "--device", "cpu", "-q") == 0
+               "--device", "cpu", "--skip-easy", "0.5", "-q") == 0
     capsys.readouterr()
     assert run("models", "--project", proj) == 0
     listing = capsys.readouterr().out

@@ -228,11 +228,14 @@ def cmd_train(args) -> int:
     from .core.train.config import TrainingArgs
     from .core.train.pipeline import run_training
 
-    targs = TrainingArgs(mode=args.mode, epochs=args.epochs, ensemble=args.ensemble, heads=args.heads, device=args.device,
-                         amp=args.amp, accumulate=args.accumulate, distill=args.distill, batch_size=args.batch_size,
-                         lr=args.lr, seed=args.seed, quantize=args.quantize, mc_samples=args.mc_samples,
-                         time_limit_s=args.time_limit, image_encoder=args.image_encoder,
-                         question_encoder=args.question_encoder)
+    try:
+        targs = TrainingArgs(mode=args.mode, epochs=args.epochs, ensemble=args.ensemble, heads=args.heads,
+                             device=args.device, amp=args.amp, accumulate=args.accumulate, distill=args.distill,
+                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, quantize=args.quantize,
+                             mc_samples=args.mc_samples, time_limit_s=args.time_limit, skip_easy=args.skip_easy,
+                             image_encoder=args.image_encoder, question_encoder=args.question_encoder)
+    except ValueError as exc:  # a setting out of range: a usage error, not a bug
+        raise _usage(str(exc)) from exc
     project = _open(args)
     try:
         outcome = drive(run_training(project, targs), quiet=args.quiet)
@@ -449,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mc-samples", type=int, default=20, help="MC-dropout samples when re-scoring after training")
     p.add_argument("--time-limit", type=float, help="stop training after this many seconds (keeps the best epoch)")
+    p.add_argument("--skip-easy", type=float, default=0.0, metavar="P",
+                   help="from the second epoch, skip with probability P each question the model already answers "
+                        "(its loss below 0.1 when last trained on); the easy ones kept weigh 1/(1-P)")
     p.add_argument("--image-encoder", default="cnn_grid", help="cnn_grid or mobilenet_grid (for slow machines)")
     p.add_argument("--question-encoder", default="gru", help="gru or transformer")
 

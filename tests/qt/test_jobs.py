@@ -29,6 +29,10 @@ def test_train_from_the_menu_registers_a_version(qtbot, window, review_project):
     dlg.epochs.setValue(1)
     dlg.batch.setValue(8)
     assert dlg.params()["mode"] == "full"
+    assert dlg.params()["skip_easy"] == 0.0 and dlg.params()["freeze_media_at"] is None
+    dlg.skip_easy.setChecked(True)
+    dlg.freeze_media.setChecked(True)
+    assert dlg.params()["skip_easy"] == 0.75 and dlg.params()["freeze_media_at"] == 0.7
     with qtbot.waitSignal(win.job_finished, timeout=300_000) as sig:
         dlg.accept()
         assert win.train_runner is not None and win.act_cancel_train.isEnabled()

@@ -16,6 +16,7 @@ from vqa_studio.core.model.net import (
     describe_arch_mismatch,
     tag_loss,
     vqa_loss,
+    vqa_loss_rows,
 )
 
 V, C = 40, 12
@@ -331,3 +332,21 @@ def test_head_samples_are_unbiased_dropout():
     dropped = out == 0
     assert abs(dropped.float().mean().item() - 0.3) < 0.01
     assert torch.allclose(out[~dropped], (h[:, None, :].expand_as(out) / 0.7)[~dropped], atol=1e-5)
+
+
+def test_vqa_loss_weights_rows_and_count_loss_too():
+    logits = torch.randn(4, C)
+    labels = torch.tensor([1, -1, 3, 2])
+    w = torch.tensor([4.0, 9.0, 1.0, 0.5])
+    per = torch.nn.functional.cross_entropy(logits, labels.clamp_min(0), reduction="none")
+    ref = (per[[0, 2, 3]] * w[[0, 2, 3]]).sum() / 3  # mean over the usable rows, each weighted
+    assert torch.allclose(vqa_loss(logits, {"labels": labels, "loss_weights": w}), ref)
+    rows, keep = vqa_loss_rows(logits, {"labels": labels})
+    assert keep.tolist() == [True, False, True, True] and torch.allclose(rows[keep], per[keep])
+    counts = torch.tensor([[2.0, 0.0], [5.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    targets = torch.tensor([3.0, -1.0, 1.0, 4.0])
+    plain = count_loss(counts, {"count_targets": targets})
+    weighted = count_loss(counts, {"count_targets": targets, "loss_weights": torch.tensor([2.0, 7.0, 1.0, 1.0])})
+    # rows 0 and 3 are off by 1 and 4 (smooth L1, beta 0.5: 0.75 and 3.75), row 2 is right
+    assert torch.isclose(plain, torch.tensor((0.75 + 3.75) / 3))
+    assert torch.isclose(weighted, torch.tensor((2 * 0.75 + 3.75) / 3))

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 from collections import Counter, defaultdict
@@ -357,6 +358,7 @@ class VQADataset(torch.utils.data.Dataset):
         self.media = media
         self.encoders = encoders
         self.with_labels = with_labels
+        self._weights: torch.Tensor | None = None  # per-question loss weights (see :meth:`select`)
         groups: dict[int, list[QA]] = defaultdict(list)
         for qa in questions:
             if qa.item_id not in media.errors:
@@ -396,6 +398,39 @@ class VQADataset(torch.utils.data.Dataset):
             self._count = torch.as_tensor([count_target(qa) for qa in qas], dtype=torch.float32)
             self._soft_idx, self._soft_val = torch.from_numpy(soft_idx), torch.from_numpy(soft_val)
 
+    def select(self, keep: np.ndarray, weights: np.ndarray | None = None) -> "VQADataset":
+        """A view of this dataset with only the questions where ``keep`` (bool, one per question in
+        row order: :attr:`question_ids`) is true, items left without questions dropped; ``weights``
+        (one per question) come with each kept question into its batches as ``loss_weights``.
+        Nothing is re-tokenised: the per-question arrays are sliced."""
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (self.n_questions,):
+            raise ValueError(f"keep has {keep.shape} entries, the dataset {self.n_questions} questions")
+        view = copy.copy(self)
+        rows = torch.from_numpy(np.flatnonzero(keep))
+        groups, item_ids = [], []
+        for item_id, group, start, size in zip(self.item_ids, self.groups, self._start, self._size):
+            kept = [qa for qa, k in zip(group, keep[start: start + size]) if k]
+            if kept:
+                groups.append(kept)
+                item_ids.append(item_id)
+        view.groups, view.item_ids = groups, item_ids
+        sizes = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
+        view._size = sizes
+        view._start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(sizes) else sizes
+        view._entry = {item_id: k for k, item_id in enumerate(item_ids)}
+        for name in ("_tokens", "_lengths", "_qids", "_labels", "_tag", "_count", "_soft_idx", "_soft_val", "_weights"):
+            if getattr(self, name, None) is not None:
+                setattr(view, name, getattr(self, name).index_select(0, rows))
+        if weights is not None:
+            view._weights = torch.as_tensor(np.asarray(weights, dtype=np.float32)[keep])
+        return view
+
+    @property
+    def question_ids(self) -> torch.Tensor:
+        """Question ids [n_questions], in row order (items in order, their questions in order)."""
+        return self._qids
+
     def __len__(self) -> int:
         return len(self.item_ids)
 
@@ -420,6 +455,7 @@ class VQADataset(torch.utils.data.Dataset):
             "tokens": self._tokens.index_select(0, rows_t)[:, : int(lengths.max()) if len(rows) else 1],
             "lengths": lengths,
             "question_ids": self._qids.index_select(0, rows_t),
+            "media_ids": torch.as_tensor(item_ids, dtype=torch.long),  # the item of each medium
         }
         if self.with_labels:
             n_cls = len(self.encoders.answers)
@@ -430,6 +466,8 @@ class VQADataset(torch.utils.data.Dataset):
             batch["labels"] = self._labels.index_select(0, rows_t)
             batch["tag_mask"] = self._tag.index_select(0, rows_t)  # answer type "other": a visual tag
             batch["count_targets"] = self._count.index_select(0, rows_t)  # "how many": the number, else -1
+            if self._weights is not None:
+                batch["loss_weights"] = self._weights.index_select(0, rows_t)
         return batch
 
 
@@ -451,19 +489,25 @@ def count_target(qa: QA) -> float:
     return float(best) if best.isdigit() and int(best) <= MAX_COUNT_TARGET else -1.0
 
 
-def batches(dataset: VQADataset, batch_size: int, shuffle: bool, seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:
-    """Batches of about ``batch_size`` questions made of whole items (each medium once per batch)."""
+def batch_plan(dataset: VQADataset, batch_size: int, shuffle: bool, seed: int = 0) -> list[np.ndarray]:
+    """The entries of each batch :func:`batches` makes with these arguments (how many there will be)."""
     order = np.arange(len(dataset))
     if shuffle:
         np.random.default_rng(seed).shuffle(order)
-    entries: list = []
-    count = 0
-    for idx in order:
-        entry = dataset[int(idx)]
-        entries.append(entry)
-        count += len(entry[1])
+    plan: list[np.ndarray] = []
+    start = count = 0
+    for i, size in enumerate(dataset._size[order].tolist()):
+        count += size
         if count >= batch_size:
-            yield dataset.collate(entries)
-            entries, count = [], 0
-    if entries:
-        yield dataset.collate(entries)
+            plan.append(order[start: i + 1])
+            start, count = i + 1, 0
+    if start < len(order):
+        plan.append(order[start:])
+    return plan
+
+
+def batches(dataset: VQADataset, batch_size: int, shuffle: bool, seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+    """Batches of at least ``batch_size`` questions (the last may have fewer) made of whole items
+    (each medium once per batch)."""
+    for entries in batch_plan(dataset, batch_size, shuffle, seed):
+        yield dataset.collate([dataset[int(i)] for i in entries])

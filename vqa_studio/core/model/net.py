@@ -255,16 +255,25 @@ class VQANet(nn.Module):
 
     # --- the split API ----------------------------------------------------------------------------------
     def encode(self, batch: Mapping[str, torch.Tensor]) -> Encoded:
-        """Media once per unique medium, questions, fusion -> Encoded (no classifier)."""
-        media = batch["media"]
+        """Media once per unique medium, questions, fusion -> Encoded (no classifier).
+
+        With ``batch["media_regions"]`` [U, K, D_v] and ``batch["media_centres"]`` [U, K, c] (the
+        media encoder's output, computed earlier: a frozen encoder's cached features), the media
+        encoder is not run."""
+        if "media_regions" in batch:
+            regions, centres = batch["media_regions"], batch["media_centres"]
+        else:
+            regions, centres = None, None
+        n_media = (regions if regions is not None else batch["media"]).shape[0]
         media_index = batch.get("media_index")
         if media_index is not None:
             media_index = media_index.to(torch.long)
-            if media_index.numel() and (int(media_index.min()) < 0 or int(media_index.max()) >= media.shape[0]):
-                raise ValueError(f"media_index out of range for {media.shape[0]} media")
-        elif media.shape[0] != batch["tokens"].shape[0]:
+            if media_index.numel() and (int(media_index.min()) < 0 or int(media_index.max()) >= n_media):
+                raise ValueError(f"media_index out of range for {n_media} media")
+        elif n_media != batch["tokens"].shape[0]:
             raise ValueError("without media_index there must be one medium per question")
-        regions, centres = self.media_encoder(media)
+        if regions is None:
+            regions, centres = self.media_encoder(batch["media"])
         question = self.encode_questions(batch["tokens"], batch["lengths"])
         if self.config.fusion in ("reasoning", "concept"):
             fused, attention, *counts = self.fusion(question, self.fusion.prepare(regions, centres), media_index)
@@ -384,8 +393,22 @@ def vqa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor], label_smoo
     Uses ``batch["soft_labels"]`` [B, C] when present (soft targets normalised to sum 1; rows that
     sum to 0, answers outside the vocabulary, are skipped), else ``batch["labels"]`` with -1 ignored.
     Returns 0 (with a graph) when no row has a usable label. ``label_smoothing`` mixes the target with
-    the uniform distribution over the classes (as ``F.cross_entropy``'s).
+    the uniform distribution over the classes (as ``F.cross_entropy``'s). ``batch["loss_weights"]``
+    [B], when present, weights the rows (the mean is still over the usable rows: an importance weight
+    of 1/p on a question kept with probability p keeps the expected loss unchanged).
     """
+    per_row, keep = vqa_loss_rows(logits, batch, label_smoothing)
+    weights = batch.get("loss_weights")
+    if weights is not None:
+        per_row = per_row * weights.to(per_row.dtype)
+    n = keep.sum()
+    return (per_row * keep).sum() / n.clamp_min(1)
+
+
+def vqa_loss_rows(logits: torch.Tensor, batch: Mapping[str, torch.Tensor], label_smoothing: float = 0.0
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss of each row [B], whether the row has a usable label [B]): :func:`vqa_loss` before the
+    mean (unweighted)."""
     if logits.dim() == 3:
         logits = logits.permute(0, 2, 1)  # [B, H, C]
     logp = F.log_softmax(logits, dim=-1)
@@ -410,8 +433,7 @@ def vqa_loss(logits: torch.Tensor, batch: Mapping[str, torch.Tensor], label_smoo
         per_row = (1.0 - label_smoothing) * per_row - label_smoothing * logp.mean(-1)
     if per_row.dim() == 2:
         per_row = per_row.sum(-1)  # heads
-    n = keep.sum()
-    return (per_row * keep).sum() / n.clamp_min(1)
+    return per_row, keep
 
 
 def tag_loss(tag_logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -445,7 +467,8 @@ def count_loss(counts: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch
     """Supervision of the concept fusion's first-step expected count ``counts[:, 0]`` ([B, G]) by the
     answers of count questions: ``batch["count_targets"]`` [B] holds the number a question's answer
     says ("how many ...?" -> "3"), -1 for every other question. Smooth L1 (beta 0.5), mean over the
-    count questions; 0 (with a graph) when the batch has none.
+    count questions (weighted by ``batch["loss_weights"]`` when present); 0 (with a graph) when the
+    batch has none.
 
     Only the answers are used (no boxes), yet it ties the count to its mechanism: the objectness marks
     one region per object and the concepts become sure (on the demo the first step's count of "how
@@ -457,7 +480,11 @@ def count_loss(counts: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch
     keep = target >= 0
     if not bool(keep.any()):
         return counts.sum() * 0.0
-    return F.smooth_l1_loss(counts[:, 0][keep].float(), target[keep].to(torch.float32), beta=0.5)
+    per_row = F.smooth_l1_loss(counts[:, 0][keep].float(), target[keep].to(torch.float32), beta=0.5, reduction="none")
+    weights = batch.get("loss_weights")
+    if weights is not None:
+        per_row = per_row * weights[keep].to(per_row.dtype)
+    return per_row.mean()
 
 
 def move_batch(batch: Mapping[str, Any], device: torch.device | str | None) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Train / fine-tune dialog: mode, epochs, ensemble size, mixed precision, gradient accumulation,
-device, and which device was detected (asked of a short child process: the GUI never imports torch)."""
+skipping what the model already answers, freezing the media encoder late, device, and which device was detected (asked of a short child process: the GUI never imports torch)."""
 from __future__ import annotations
 
 import os
@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -49,6 +50,13 @@ class TrainDialog(QDialog):
         self.batch = QSpinBox()
         self.batch.setRange(4, 4096)
         self.batch.setValue(256)  # TrainingArgs.batch_size (not imported here: torch stays out of the GUI)
+        self.skip_easy = QCheckBox("Skip most questions the model already answers")
+        self.skip_easy.setToolTip("from the second epoch on, 3 in 4 of the questions the model answered confidently and "
+                                  "rightly when it last saw them are left out of each epoch (the rest count for them); "
+                                  "the time goes to what it gets wrong")
+        self.freeze_media = QCheckBox("Freeze the image / point-cloud encoder for the last 30%")
+        self.freeze_media.setToolTip("the media encoder stops learning 70% of the way through and its features are "
+                                     "computed once: the remaining steps are faster")
         self.device = QComboBox()
         for label, value in (("auto", "auto"), ("CPU", "cpu"), ("CUDA GPU", "cuda")):
             self.device.addItem(label, value)
@@ -64,6 +72,8 @@ class TrainDialog(QDialog):
         form.addRow("Mixed precision", self.amp)
         form.addRow("Gradient accumulation", self.accumulate)
         form.addRow("Batch size", self.batch)
+        form.addRow("Speed-ups", self.skip_easy)
+        form.addRow("", self.freeze_media)
         form.addRow("Device", self.device)
         form.addRow("Detected", self.detected)
         note = QLabel("Training runs in a separate process: keep reviewing meanwhile. When it finishes, the new "
@@ -95,6 +105,8 @@ class TrainDialog(QDialog):
             "mode": self.mode.currentData(), "epochs": self.epochs.value(), "ensemble": self.ensemble.value(),
             "amp": self.amp.currentData(), "accumulate": self.accumulate.value(), "device": self.device.currentData(),
             "batch_size": self.batch.value(),
+            "skip_easy": 0.75 if self.skip_easy.isChecked() else 0.0,
+            "freeze_media_at": 0.7 if self.freeze_media.isChecked() else None,
         }
 
 
