@@ -13,9 +13,10 @@ The full-data accuracy is the model trained from scratch on every label of the p
 labels can give, not what one round's short schedule reaches (the rounds are warm-started and add
 up to more training than that). Each strategy runs until it reaches the target or the pool is used
 up (``--rounds 0``). Random then needs the whole pool: on one core of a 2-core VM the reference took
-7 min, random 45 min, BALD / entropy / variation ratio 11-45 min each (the ensemble trains 3
-members a round); ``--only`` picks strategies (in the order given), and ``--resume`` lets separate
-processes, or a later run, fill in the rest.
+7 min, random 45 min, BALD / entropy / variation ratio 11-45 min each, the ensemble (3 members
+trained a round) 55 min; ``--only`` picks strategies (in the order given), and ``--resume`` lets
+separate processes, or a later run, fill in the rest (with every strategy in ``--out`` already, it
+only prints the summary).
 """
 from __future__ import annotations
 
