@@ -100,7 +100,7 @@ def test_train_models_score_evaluate_simulate_end_to_end(tmp_path, capsys, one_t
     proj = tmp_path / "demo"
     Project.run(build_demo(proj, n_scenes=40, seed=3, questions_per_scene=5))
     assert run("train", "--project", proj, "--epochs", "2", "--batch-size", "32", "--mc-samples", "4",
-               "--device", "cpu", "--skip-easy", "0.5", "-q") == 0
+               "--device", "cpu", "--skip-easy", "0.5", "--freeze-media-at", "0.4", "-q") == 0
     capsys.readouterr()
     assert run("models", "--project", proj) == 0
     listing = capsys.readouterr().out

@@ -233,6 +233,7 @@ def cmd_train(args) -> int:
                              device=args.device, amp=args.amp, accumulate=args.accumulate, distill=args.distill,
                              batch_size=args.batch_size, lr=args.lr, seed=args.seed, quantize=args.quantize,
                              mc_samples=args.mc_samples, time_limit_s=args.time_limit, skip_easy=args.skip_easy,
+                             freeze_media_at=args.freeze_media_at,
                              image_encoder=args.image_encoder, question_encoder=args.question_encoder)
     except ValueError as exc:  # a setting out of range: a usage error, not a bug
         raise _usage(str(exc)) from exc
@@ -455,6 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-easy", type=float, default=0.0, metavar="P",
                    help="from the second epoch, skip with probability P each question the model already answers "
                         "(its loss below 0.1 when last trained on); the easy ones kept weigh 1/(1-P)")
+    p.add_argument("--freeze-media-at", type=float, default=None, metavar="F",
+                   help="freeze the image / point-cloud encoder from the first epoch that starts past this share "
+                        "(0..1) of training, and reuse its features (faster steps)")
     p.add_argument("--image-encoder", default="cnn_grid", help="cnn_grid or mobilenet_grid (for slow machines)")
     p.add_argument("--question-encoder", default="gru", help="gru or transformer")
 
