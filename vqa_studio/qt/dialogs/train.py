@@ -1,5 +1,6 @@
 """Train / fine-tune dialog: mode, epochs, ensemble size, mixed precision, gradient accumulation,
-skipping what the model already answers, freezing the media encoder late, device, and which device was detected (asked of a short child process: the GUI never imports torch)."""
+batch size, two speed-ups (skipping what the model already answers, freezing the media encoder late),
+device, and which device was detected (asked of a short child process: the GUI never imports torch)."""
 from __future__ import annotations
 
 import os
