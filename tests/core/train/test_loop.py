@@ -73,13 +73,20 @@ def _train(ds, enc, monkeypatch, **kw):
     args = TrainingArgs(epochs=3, batch_size=16, patience=10, **kw)
     torch.manual_seed(0)
     net = VQANet(model_config(args, ItemKind.IMAGE, enc))
-    gen = loop.train_net(net, ds, None, args, torch.device("cpu"), FP32, seed=0)
-    try:
-        while True:
-            next(gen)
-    except StopIteration:
-        pass
+    _epochs(loop.train_net(net, ds, None, args, torch.device("cpu"), FP32, seed=0))
     return seen, progress
+
+
+def _epochs(gen):
+    """Run a training generator to its end: (the info of each epoch record, the result)."""
+    records = []
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            return records, stop.value
+        if p.stage == "epoch":
+            records.append(p.info)
 
 
 def test_skip_easy_leaves_out_questions_the_model_answers_and_weights_the_rest(data, monkeypatch):
@@ -123,15 +130,7 @@ def test_frozen_media_encoder_runs_once_per_item_then_its_features_are_reused(da
         return cache
 
     monkeypatch.setattr(loop.MediaCache, "freeze", freeze)
-    records = []
-    gen = loop.train_net(net, ds, None, args, torch.device("cpu"), FP32, seed=0)
-    try:
-        while True:
-            p = next(gen)
-            if p.stage == "epoch":
-                records.append(p.info)
-    except StopIteration as stop:
-        result = stop.value
+    records, result = _epochs(loop.train_net(net, ds, None, args, torch.device("cpu"), FP32, seed=0))
     assert [r["media_frozen"] for r in records] == [False, True, True]
     # epoch 1 ran the encoder every step; freezing ran it once over every training item; then never again
     assert at_freeze["n_calls"] == len(batch_plan(ds, 16, shuffle=True, seed=1))
@@ -166,15 +165,7 @@ def test_short_skipping_epochs_are_validated_every_half_epoch_of_questions_and_a
     args = TrainingArgs(epochs=4, batch_size=16, patience=1, skip_easy=0.9, easy_loss=1e9)
     torch.manual_seed(0)
     net = VQANet(model_config(args, ItemKind.IMAGE, enc))
-    records = []
-    gen = loop.train_net(net, ds, ds, args, torch.device("cpu"), FP32, seed=0)
-    try:
-        while True:
-            p = next(gen)
-            if p.stage == "epoch":
-                records.append(p.info)
-    except StopIteration as stop:
-        result = stop.value
+    records, result = _epochs(loop.train_net(net, ds, ds, args, torch.device("cpu"), FP32, seed=0))
     checked = [not np.isnan(r["val_accuracy"]) for r in records]
     # epoch 1 saw every question; epochs 2 and 3 about a tenth each (not checked, and not counted
     # against the patience of 1); the last epoch is always checked

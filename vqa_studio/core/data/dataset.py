@@ -506,8 +506,10 @@ def batch_plan(dataset: VQADataset, batch_size: int, shuffle: bool, seed: int = 
     return plan
 
 
-def batches(dataset: VQADataset, batch_size: int, shuffle: bool, seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+def batches(dataset: VQADataset, batch_size: int, shuffle: bool, seed: int = 0,
+            plan: list[np.ndarray] | None = None) -> Iterator[dict[str, torch.Tensor]]:
     """Batches of at least ``batch_size`` questions (the last may have fewer) made of whole items
-    (each medium once per batch)."""
-    for entries in batch_plan(dataset, batch_size, shuffle, seed):
+    (each medium once per batch); ``plan``: :func:`batch_plan` of the same arguments, when the
+    caller has it already."""
+    for entries in plan if plan is not None else batch_plan(dataset, batch_size, shuffle, seed):
         yield dataset.collate([dataset[int(i)] for i in entries])

@@ -164,12 +164,13 @@ def _train_epochs(net: VQANet, train: VQADataset, val: VQADataset | None, args: 
         epoch_ds = train
         if row_loss is not None and epoch > 1:
             epoch_ds = _skip_easy(train, row_loss, args, np.random.default_rng([seed, epoch]))
-        epoch_steps = max(1, len(batch_plan(epoch_ds, args.batch_size, shuffle=True, seed=seed * 1000 + epoch)))
+        plan = batch_plan(epoch_ds, args.batch_size, shuffle=True, seed=seed * 1000 + epoch)
+        epoch_steps = max(1, len(plan))
         step_share = 1.0 / (math.ceil(epoch_steps / args.accumulate) * epochs)
         total_steps = step + epoch_steps + steps_per_epoch * (epochs - epoch)
         opt.zero_grad(set_to_none=True)
         _set_lr(opt, lr, _progress(done, t_start, budget), args)
-        for batch in batches(epoch_ds, args.batch_size, shuffle=True, seed=seed * 1000 + epoch):
+        for batch in batches(epoch_ds, args.batch_size, shuffle=True, seed=seed * 1000 + epoch, plan=plan):
             if frozen is not None and frozen.regions is not None:
                 batch.pop("media")
                 batch["media_regions"], batch["media_centres"] = frozen.lookup(batch["media_ids"])
