@@ -134,7 +134,6 @@ def _train_epochs(net: VQANet, train: VQADataset, val: VQADataset | None, args: 
     opt = _optimizer(net, lr, args.weight_decay, device)
     steps_per_epoch = max(1, math.ceil(train.n_questions / args.batch_size))
     scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
-    total_steps = steps_per_epoch * epochs
     best_val, best_state, bad_epochs = -1.0, None, 0
     curves: list[dict[str, Any]] = []
     step = 0
