@@ -45,110 +45,32 @@ Determinism: the scenes are drawn in order from one ``numpy.random.Generator(PCG
 grid), so rendering is integer arithmetic; a background is drawn from its own generator seeded with
 ``(seed, index)``. Nothing depends on the global RNGs, hash randomisation or set order. The split
 of a scene (exact train/val/test counts, see :func:`generate_scenes`) depends on ``seed`` and ``n``.
+
+The vocabulary, records and random stream are in :mod:`.shapes2d_vocab`, the question templates in
+:mod:`.shapes2d_questions`; this module lays scenes out, draws them and writes them, and re-exports
+the public names.
 """
 from __future__ import annotations
 
-import bisect
-import functools
-import itertools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
+
+from .shapes2d_questions import questions as _questions
+from .shapes2d_vocab import (
+    _COLOR_NAMES, _POLYGONS, COLORS, EXTENT, FAMILIES, MAX_OBJECTS, QA, RADIUS, RELATE_MIN_DX,
+    RELATE_MIN_RATIO, SHAPES, SIZES, Scene2D, Shape2D, _Stream,
+)
 
 __all__ = [
     "SHAPES", "COLORS", "SIZES", "RADIUS", "EXTENT", "RELATE_MIN_DX", "RELATE_MIN_RATIO",
     "MAX_OBJECTS", "FAMILIES", "Shape2D", "QA", "Scene2D",
     "generate_scenes", "render", "write_dataset", "image_name",
 ]
-
-# --- vocabulary ---------------------------------------------------------------------------------------
-
-#: shape names, in a fixed order (each has a distinct silhouette at 10 px)
-SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "diamond", "cross")
-#: colour name -> RGB; saturated hues far apart, plus a mid gray (the background is light)
-COLORS: dict[str, tuple[int, int, int]] = {
-    "red": (220, 30, 30),
-    "green": (30, 160, 50),
-    "blue": (35, 75, 225),
-    "yellow": (235, 205, 0),
-    "purple": (140, 45, 190),
-    "cyan": (0, 200, 215),
-    "orange": (245, 120, 0),
-    "gray": (115, 115, 115),
-}
-SIZES: tuple[str, ...] = ("small", "large")
-#: nominal radius of each size, as a fraction of the image side
-RADIUS: dict[str, float] = {"small": 0.075, "large": 0.125}
-
-
-def _unit_polygons() -> dict[str, np.ndarray]:
-    """Outlines for ``r = 1``, centred on (0, 0), y down; sized so all shapes look about as big."""
-    h = math.sqrt(3) / 2
-    sq, tri, dia, w = 0.85, 1.25, 1.1, 0.36
-    return {
-        "square": np.array([(-sq, -sq), (sq, -sq), (sq, sq), (-sq, sq)]),
-        # equilateral, centred on its centroid, apex up; circumradius 1.25
-        "triangle": np.array([(0.0, -tri), (tri * h, tri / 2), (-tri * h, tri / 2)]),
-        "diamond": np.array([(0.0, -dia), (dia, 0.0), (0.0, dia), (-dia, 0.0)]),
-        "cross": np.array([(-w, -1), (w, -1), (w, -w), (1, -w), (1, w), (w, w), (w, 1), (-w, 1),
-                           (-w, w), (-1, w), (-1, -w), (-w, -w)], dtype=float),
-    }
-
-
-_POLYGONS = _unit_polygons()
-#: bounding radius of each shape / its nominal radius ``r`` (the whole shape lies within r * EXTENT)
-EXTENT: dict[str, float] = {
-    "circle": 1.0, **{name: float(np.hypot(*poly.T).max()) for name, poly in _POLYGONS.items()},
-}
-#: relation questions: least horizontal distance (fraction of the image side) between the referent's
-#: centre and any other object's centre
-RELATE_MIN_DX = 0.06
-#: relation questions: least ratio runner-up distance / nearest distance on the asked side
-RELATE_MIN_RATIO = 1.3
-MAX_OBJECTS = 8
-#: question families, by answer type
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "yes/no": ("exist", "compare_count", "compare_size"),
-    "number": ("count",),
-    "other": ("color", "shape", "size", "relate"),
-}
-
-_COLOR_NAMES: tuple[str, ...] = tuple(COLORS)
-_PLURAL = {"circle": "circles", "square": "squares", "triangle": "triangles", "diamond": "diamonds",
-           "cross": "crosses"}
-_VALUES: tuple[tuple[str, ...], ...] = (SIZES, _COLOR_NAMES, SHAPES)  # attribute index -> values
-_SIZE, _COLOR, _SHAPE = 0, 1, 2
-_ATTR_NAME = ("size", "color", "shape")
-#: (attribute, value) -> the attribute's other values
-_OTHER_VALUES = {(a, v): tuple(w for w in _VALUES[a] if w != v) for a in range(3) for v in _VALUES[a]}
-
-
-class _Weights:
-    """A weighted choice table: items and their cumulative weights."""
-
-    __slots__ = ("items", "cum")
-
-    def __init__(self, *pairs: tuple) -> None:
-        self.items = tuple(item for item, _ in pairs)
-        self.cum = tuple(itertools.accumulate(w for _, w in pairs))
-
-
-# answer-type and family weights (within a type); tuned so the final mix lands near 38/27/35
-_TYPE_WEIGHTS = _Weights(("yes/no", 0.38), ("number", 0.27), ("other", 0.35))
-_FAMILY_WEIGHTS = {
-    "yes/no": _Weights(("exist", 0.45), ("compare_count", 0.33), ("compare_size", 0.22)),
-    "number": _Weights(("count", 1.0)),
-    "other": _Weights(("color", 0.26), ("shape", 0.26), ("size", 0.2), ("relate", 0.28)),
-}
-#: count questions pick the answer first: 0 and 1 (on offer in every scene) get these weights, every
-#: other count the scene offers 1, which spreads the answers over 0..6
-_COUNT_WEIGHTS = {0: 0.35, 1: 0.6}
-_COMPARE_ATTR = _Weights((_SHAPE, 0.45), (_COLOR, 0.35), (_SIZE, 0.2))
 
 # layout: anti-aliasing inks pixels whose centre is up to ~0.6 px outside a shape's outline, so objects
 # are spaced by their "ink circle" (bounding circle + _BLEED_PX); margins are fractions of the side
@@ -160,83 +82,6 @@ _SUB = 16  # OpenCV sub-pixel grid (shift=4)
 
 # seed-sequence tags: separate streams for scenes, splits and backgrounds
 _TAG_SCENE, _TAG_SPLIT, _TAG_RENDER = 0x5CE7E, 0x5B117, 0x8E7DE8
-
-
-# --- records ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Shape2D:
-    """One object: attributes, centre ``(x, y)`` and nominal radius ``r``, in pixels.
-
-    ``x`` grows to the right, ``y`` downwards; pixel ``(row, col)`` has its centre at ``(col, row)``.
-    The whole shape lies within ``r * EXTENT[shape]`` of the centre (:attr:`extent`); every pixel the
-    drawing touches has its centre within ``extent + 1`` px of it.
-    """
-
-    shape: str
-    color: str
-    size: str
-    x: float
-    y: float
-    r: float
-
-    @property
-    def extent(self) -> float:
-        """Radius of the shape's bounding circle, in pixels."""
-        return self.r * EXTENT[self.shape]
-
-
-@dataclass(frozen=True)
-class QA:
-    """A question, its one correct answer, the VQA answer type and the template family."""
-
-    question: str
-    answer: str
-    answer_type: str  # "yes/no" | "number" | "other"
-    family: str
-
-
-@dataclass(frozen=True)
-class Scene2D:
-    """A scene: its index in the generated set, split, image side in pixels, objects and questions."""
-
-    index: int
-    split: str
-    size: int
-    objects: tuple[Shape2D, ...]
-    questions: tuple[QA, ...]
-
-
-# --- random stream ------------------------------------------------------------------------------------
-
-class _Stream:
-    """Uniform floats in [0, 1) from a PCG64 generator, served from blocks (numpy calls are slow one
-    by one), and the few ways the generator uses them."""
-
-    __slots__ = ("u",)
-
-    def __init__(self, *entropy: int) -> None:
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(entropy))))
-        blocks = iter(lambda: rng.random(4096).tolist(), None)  # never ends
-        #: the next uniform float
-        self.u: Callable[[], float] = itertools.chain.from_iterable(blocks).__next__
-
-    def below(self, n: int) -> int:
-        # u <= 1 - 2**-53, so u * n rounds to at most n - 1 for any n < 2**52: no clamp needed
-        return int(self.u() * n)
-
-    def pick(self, seq: Sequence):
-        return seq[int(self.u() * len(seq))]
-
-    def weighted(self, table: "_Weights"):
-        return table.items[bisect.bisect_right(table.cum, self.u() * table.cum[-1])]
-
-    def sample(self, seq: Sequence, k: int) -> list:
-        pool = list(seq)
-        out = []
-        for _ in range(k):
-            out.append(pool.pop(self.below(len(pool))))
-        return out
 
 
 # --- layout -------------------------------------------------------------------------------------------
@@ -296,253 +141,6 @@ def _layout(stream: _Stream, side: int, n: int) -> list[Shape2D]:
                     specs[i] = (shape, color, "small")
                     break
     raise RuntimeError(f"cannot place {n} objects in {side} px")  # pragma: no cover
-
-
-# --- questions ----------------------------------------------------------------------------------------
-
-_Key = tuple  # (size | None, color | None, shape | None)
-_EMPTY: _Key = (None, None, None)
-
-
-def _noun(key: _Key, plural: bool = False) -> str:
-    size, color, shape = key
-    words = [w for w in (size, color) if w]
-    if shape:
-        words.append(_PLURAL[shape] if plural else shape)
-    else:
-        words.append("things" if plural else "thing")
-    return " ".join(words)
-
-
-def _a(phrase: str) -> str:
-    return ("an " if phrase[0] in "aeiou" else "a ") + phrase
-
-
-class _Facts:
-    """What the question templates need to know about a scene, computed once."""
-
-    def __init__(self, objects: Sequence[Shape2D], side: int) -> None:
-        self.objects = objects
-        self.side = side
-        counts: dict[_Key, int] = {}
-        keys = []
-        for o in objects:
-            z, c, h = o.size, o.color, o.shape
-            ks = ((None, None, None), (z, None, None), (None, c, None), (z, c, None),
-                  (None, None, h), (z, None, h), (None, c, h), (z, c, h))
-            keys.append(ks)
-            for k in ks:
-                counts[k] = counts.get(k, 0) + 1
-        self.counts = counts
-        self.present = [k for k in counts if k != _EMPTY]  # insertion order: deterministic
-        #: per object: the non-empty descriptions that match it alone
-        self.unique = [[k for k in ks[1:] if counts[k] == 1] for ks in keys]
-        self._referable: dict[Optional[int], list[tuple[int, list[_Key]]]] = {}
-        self._values: dict[int, list[str]] = {}
-
-    def count(self, key: _Key) -> int:
-        return self.counts.get(key, 0)
-
-    def values(self, attr: int) -> list[str]:
-        """The values attribute ``attr`` takes in the scene, in order of first appearance."""
-        got = self._values.get(attr)
-        if got is None:
-            got = self._values[attr] = list(dict.fromkeys(getattr(o, _ATTR_NAME[attr]) for o in self.objects))
-        return got
-
-    def referable(self, attr: Optional[int] = None) -> list[tuple[int, list[_Key]]]:
-        """``(object index, descriptions)`` for every object some description names alone, leaving out
-        descriptions that mention attribute ``attr`` (None: keep all)."""
-        got = self._referable.get(attr)
-        if got is None:
-            got = []
-            for i, keys in enumerate(self.unique):
-                if attr is not None:
-                    keys = [k for k in keys if k[attr] is None]
-                if keys:
-                    got.append((i, keys))
-            self._referable[attr] = got
-        return got
-
-    @functools.cached_property
-    def count_table(self) -> tuple[_Weights, dict[int, list[_Key]]]:
-        """Count questions: a choice table over the counts the scene offers (and 0), the keys per count."""
-        by_count: dict[int, list[_Key]] = {}
-        for k, c in self.counts.items():
-            by_count.setdefault(c, []).append(k)
-        by_count[0] = []  # stands for "a description nothing matches"
-        table = _Weights(*[(c, _COUNT_WEIGHTS.get(c, 1.0)) for c in sorted(by_count)])
-        return table, by_count
-
-    def absent_key(self, s: _Stream) -> Optional[_Key]:
-        """A description no object matches: mostly near misses (one attribute of a present one changed)."""
-        for _ in range(16):
-            if self.present and s.u() < 0.6:
-                base = list(s.pick(self.present))
-                attr = s.pick([a for a in range(3) if base[a] is not None])
-                base[attr] = s.pick(_OTHER_VALUES[attr, base[attr]])
-                cand = tuple(base)
-            else:
-                mask = 1 + s.below(7)
-                cand = tuple(s.pick(_VALUES[a]) if mask & (1 << a) else None for a in range(3))
-            if self.count(cand) == 0:
-                return cand
-        return None
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
-def _q_exist(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
-    key = s.pick(f.present) if want else f.absent_key(s)
-    if key is None:
-        return None
-    if s.u() < 0.5:
-        text = f"Is there {_a(_noun(key))}?"
-    else:
-        text = f"Are there any {_noun(key, plural=True)}?"
-    return QA(text, _yes(f.count(key) > 0), "yes/no", "exist")
-
-
-def _q_compare_count(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
-    for _ in range(16):
-        attr = s.weighted(_COMPARE_ATTR)
-        present = f.values(attr)
-        a = s.pick(present)
-        if len(present) > 1 and s.u() < 0.6:
-            b = s.pick([v for v in present if v != a])
-        else:
-            b = s.pick(_OTHER_VALUES[attr, a])
-        if s.u() < 0.5:
-            a, b = b, a
-        ka = tuple(a if i == attr else None for i in range(3))
-        kb = tuple(b if i == attr else None for i in range(3))
-        ca, cb = f.count(ka), f.count(kb)
-        tmpl = s.below(3)
-        answer = (ca > cb, ca < cb, ca == cb)[tmpl]
-        if answer != want:
-            continue
-        pa, pb = _noun(ka, plural=True), _noun(kb, plural=True)
-        text = (f"Are there more {pa} than {pb}?", f"Are there fewer {pa} than {pb}?",
-                f"Are there the same number of {pa} and {pb}?")[tmpl]
-        return QA(text, _yes(answer), "yes/no", "compare_count")
-    return None
-
-
-def _q_compare_size(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
-    cands = f.referable(_SIZE)
-    if len(cands) < 2:
-        return None
-    for _ in range(12):
-        (i, keys_i), (j, keys_j) = s.sample(cands, 2)
-        si, sj = f.objects[i].size, f.objects[j].size
-        tmpl = s.below(3)
-        answer = (si == "large" and sj == "small", si == "small" and sj == "large", si == sj)[tmpl]
-        if answer != want:
-            continue
-        na, nb = _noun(s.pick(keys_i)), _noun(s.pick(keys_j))
-        text = (f"Is the {na} bigger than the {nb}?", f"Is the {na} smaller than the {nb}?",
-                f"Is the {na} the same size as the {nb}?")[tmpl]
-        return QA(text, _yes(answer), "yes/no", "compare_size")
-    return None
-
-
-def _q_count(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
-    table, by_count = f.count_table
-    target = s.weighted(table)
-    key = s.pick(by_count[target]) if target else f.absent_key(s)
-    if key is None:
-        return None
-    text = "How many objects are there?" if key == _EMPTY else f"How many {_noun(key, plural=True)} are there?"
-    return QA(text, str(f.count(key)), "number", "count")
-
-
-def _q_attribute(attr: int) -> Callable[[_Facts, _Stream, bool], Optional[QA]]:
-    word = _ATTR_NAME[attr]
-
-    def make(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
-        cands = f.referable(attr)
-        if not cands:
-            return None
-        i, keys = s.pick(cands)
-        o = f.objects[i]
-        return QA(f"What {word} is the {_noun(s.pick(keys))}?", (o.size, o.color, o.shape)[attr], "other", word)
-
-    return make
-
-
-def _neighbour(objects: Sequence[Shape2D], i: int, side: str, min_dx: float) -> Optional[Shape2D]:
-    """The unambiguous nearest object on ``side`` of object ``i`` (see the module docstring), or None."""
-    ref = objects[i]
-    others = [o for j, o in enumerate(objects) if j != i]
-    if any(abs(o.x - ref.x) < min_dx for o in others):
-        return None
-    there = [o for o in others if (o.x < ref.x if side == "left" else o.x > ref.x)]
-    if not there:
-        return None
-    ranked = sorted(there, key=lambda o: (o.x - ref.x) ** 2 + (o.y - ref.y) ** 2)
-    if len(ranked) > 1:
-        d1 = math.hypot(ranked[0].x - ref.x, ranked[0].y - ref.y)
-        d2 = math.hypot(ranked[1].x - ref.x, ranked[1].y - ref.y)
-        if d2 < RELATE_MIN_RATIO * d1:
-            return None
-    return ranked[0]
-
-
-def _q_relate(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
-    cands = f.referable(None)
-    if len(f.objects) < 2 or not cands:
-        return None
-    min_dx = RELATE_MIN_DX * f.side
-    for _ in range(8):
-        i, keys = s.pick(cands)
-        side = "left" if s.u() < 0.5 else "right"
-        other = _neighbour(f.objects, i, side, min_dx)
-        if other is None:
-            continue
-        attr = _SHAPE if s.u() < 0.5 else _COLOR
-        text = f"What {_ATTR_NAME[attr]} is the thing to the {side} of the {_noun(s.pick(keys))}?"
-        return QA(text, (other.size, other.color, other.shape)[attr], "other", "relate")
-    return None
-
-
-_MAKERS: dict[str, Callable[[_Facts, _Stream, bool], Optional[QA]]] = {
-    "exist": _q_exist,
-    "compare_count": _q_compare_count,
-    "compare_size": _q_compare_size,
-    "count": _q_count,
-    "color": _q_attribute(_COLOR),
-    "shape": _q_attribute(_SHAPE),
-    "size": _q_attribute(_SIZE),
-    "relate": _q_relate,
-}
-
-
-def _questions(objects: Sequence[Shape2D], side: int, s: _Stream, k: int) -> tuple[QA, ...]:
-    facts = _Facts(objects, side)
-    out: list[QA] = []
-    seen: set[str] = set()  # membership only, never iterated
-    attempts = 0
-    while len(out) < k:
-        attempts += 1
-        if attempts > 50 * k + 50:
-            raise RuntimeError(f"cannot ask {k} different questions about a scene of {len(objects)} objects")
-        atype = s.weighted(_TYPE_WEIGHTS)
-        want = s.u() < 0.5
-        first = s.weighted(_FAMILY_WEIGHTS[atype])
-        qa = _MAKERS[first](facts, s, want)
-        if qa is None or qa.question in seen:  # fall back on the type's other families, in random order
-            rest = [fam for fam in FAMILIES[atype] if fam != first]
-            for fam in s.sample(rest, len(rest)):
-                qa = _MAKERS[fam](facts, s, want)
-                if qa is not None and qa.question not in seen:
-                    break
-            else:
-                continue
-        seen.add(qa.question)
-        out.append(qa)
-    return tuple(out)
 
 
 # --- scenes -------------------------------------------------------------------------------------------
