@@ -38,7 +38,7 @@ def test_a_failed_job_is_reported_and_the_app_keeps_running(qtbot, window, revie
 
     win = window
     open_and_wait(qtbot, win, review_project)
-    runner = JobRunner(Job("crash-for-tests", review_project, {}, threads=1), win.bg, parent=win)
+    runner = JobRunner(Job("tests.core.train.failing_jobs:crash", review_project, {}, threads=1), win.bg, parent=win)
     runner.finished.connect(win._train_finished)
     win.train_runner = runner
     with qtbot.waitSignal(win.job_finished, timeout=120_000) as sig:

@@ -28,6 +28,7 @@ from sqlalchemy import JSON, Engine, func, insert, literal_column, select
 
 from .data import media as media_mod
 from .data import vocab
+from .driver import drive
 from .errors import BadInputError, ConflictError, ProjectError
 from .formats.base import BadRecord, ExportQuestion, Record, RecordAnswer
 from .store import db as dbmod
@@ -452,11 +453,7 @@ class Project:
     @staticmethod
     def _run(gen: Generator[Progress, None, Any]) -> Any:
         """Drive a progress generator to its end and return its result (no progress shown)."""
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
+        return drive(gen)
 
     run = _run
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Generator
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from ..core.driver import Cancelled, drive
 from ..core.types import Progress
 
 
@@ -142,34 +142,16 @@ class GeneratorTask(QObject):
         return not self._thread.is_alive()
 
     def _run(self) -> None:
-        gen = None
-        last = 0.0
-        stage = None
         try:
-            gen = self._make_gen()
-            while True:
-                if self._cancel.is_set():
-                    gen.close()
-                    self._emit_end("cancelled", None)
-                    return
-                try:
-                    p = next(gen)
-                except StopIteration as stop:
-                    self._emit_end("done", stop.value)
-                    return
-                now = time.monotonic()
-                if isinstance(p, Progress) and (p.stage != stage or now - last >= self._min_interval
-                                                or (p.total and p.done >= p.total)):
-                    stage, last = p.stage, now
-                    self.progress.emit(p)
+            result = drive(self._make_gen(), on_progress=self.progress.emit, cancelled=self._cancel.is_set,
+                           min_interval=self._min_interval)
+        except Cancelled:
+            self._emit_end("cancelled", None)
         except BaseException as exc:  # noqa: BLE001 - reported to the GUI, never lost
             exc.__vqa_traceback__ = "".join(traceback.format_exception(exc))  # type: ignore[attr-defined]
-            if gen is not None:
-                try:
-                    gen.close()
-                except Exception:  # noqa: BLE001
-                    pass
             self._emit_end("error", exc)
+        else:
+            self._emit_end("done", result)
 
     def _emit_end(self, state: str, value: Any) -> None:
         self.state = state

@@ -28,13 +28,13 @@ def test_cancel_in_the_child_leaves_the_registry_untouched(demo):
 
 
 def test_crash_is_reported_with_its_traceback(demo):
-    job = Job("crash-for-tests", demo.folder).start().wait(120)
+    job = Job("tests.core.train.failing_jobs:crash", demo.folder).start().wait(120)
     assert job.state == "error" and "boom" in job.error and "Traceback" in job.traceback
     assert demo.models() == []
 
 
 def test_silent_death_is_reported(demo):
-    job = Job("crash-for-tests", demo.folder, {"hard": True}).start().wait(120)
+    job = Job("tests.core.train.failing_jobs:crash", demo.folder, {"hard": True}).start().wait(120)
     assert job.state == "error" and "ended unexpectedly (exit code 3)" in job.error
 
 

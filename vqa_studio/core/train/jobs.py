@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..driver import Cancelled, drive
 from ..types import Progress
 
 TRAIN, SCORE = "train", "score"
@@ -54,18 +55,12 @@ def _child(job: str, folder: str, params: dict[str, Any], q, cancel, threads: in
         project = Project.open(folder)
         try:
             gen = _generator(job, project, params)
-            result = None
-            while True:
-                if cancel.is_set():
-                    gen.close()
-                    q.put(JobEvent("cancelled", message="cancelled; nothing was registered"))
-                    return
-                try:
-                    p = next(gen)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
-                q.put(JobEvent("progress", progress=p))
+            try:
+                result = drive(gen, cancelled=cancel.is_set,
+                               on_progress=lambda p: q.put(JobEvent("progress", progress=p)))
+            except Cancelled:
+                q.put(JobEvent("cancelled", message="cancelled; nothing was registered"))
+                return
             q.put(JobEvent("done", result=_describe(result), message=getattr(result, "summary", lambda: "")()))
         finally:
             project.close()
@@ -73,29 +68,36 @@ def _child(job: str, folder: str, params: dict[str, Any], q, cancel, threads: in
         q.put(JobEvent("error", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()))
 
 
+def _train_job(project, params: dict[str, Any]):
+    from .config import TrainingArgs
+    from .pipeline import run_training
+
+    return run_training(project, TrainingArgs.from_dict(params))
+
+
+def _score_job(project, params: dict[str, Any]):
+    from ..active.scoring import score_pool
+    from ..model.registry import load_version
+
+    bundle = load_version(project, params.get("version"))
+    return score_pool(project, bundle, T=int(params.get("mc_samples", 20)), scope=params.get("scope", "head"),
+                      activate_proposals=True)
+
+
+#: the job kinds the app starts; a job may also name any ``"module:function(project, params)"``
+#: returning a progress generator (importable in the child: how the tests inject failures)
+JOB_KINDS = {TRAIN: _train_job, SCORE: _score_job}
+
+
 def _generator(job: str, project, params: dict[str, Any]):
-    if job == TRAIN:
-        from .config import TrainingArgs
-        from .pipeline import run_training
+    factory = JOB_KINDS.get(job)
+    if factory is None:
+        if ":" not in job:
+            raise ValueError(f"unknown job {job!r} (known: {', '.join(JOB_KINDS)}, or module:function)")
+        from ...plugins import resolve
 
-        return run_training(project, TrainingArgs.from_dict(params))
-    if job == SCORE:
-        from ..active.scoring import score_pool
-        from ..model.registry import load_version
-
-        bundle = load_version(project, params.get("version"))
-        return score_pool(project, bundle, T=int(params.get("mc_samples", 20)), scope=params.get("scope", "head"),
-                          activate_proposals=True)
-    if job == "crash-for-tests":
-        return _crash(params)
-    raise ValueError(f"unknown job {job!r}")
-
-
-def _crash(params):  # a job that fails after some progress, or dies outright: for the tests
-    yield Progress("train", 1, 3, "about to fail")
-    if params.get("hard"):
-        os._exit(3)
-    raise RuntimeError("boom (a deliberate test failure)")
+        factory = resolve(job)
+    return factory(project, params)
 
 
 def _describe(result) -> dict[str, Any]:
