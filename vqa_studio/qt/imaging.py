@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
+
+from .lru import LRU
 
 THUMB_SIZE = 44
 
@@ -40,30 +41,6 @@ def _decode(path: str, thumb: int | None) -> QImage:
     return rgb_to_qimage(img)
 
 
-class _LRU:
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self._d: OrderedDict[str, object] = OrderedDict()
-
-    def get(self, key: str):
-        v = self._d.get(key)
-        if v is not None:
-            self._d.move_to_end(key)
-        return v
-
-    def put(self, key: str, value) -> None:
-        self._d[key] = value
-        self._d.move_to_end(key)
-        while len(self._d) > self.capacity:
-            self._d.popitem(last=False)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._d
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-
 class ImageCache(QObject):
     """Decoded images by path. ``image(path)`` answers from the cache at once (or None) and asks for
     a decode; ``image_ready(path)`` / ``thumb_ready(path)`` say when one arrived; errors are kept
@@ -75,8 +52,8 @@ class ImageCache(QObject):
 
     def __init__(self, capacity: int = 48, thumb_capacity: int = 3000, parent: QObject | None = None):
         super().__init__(parent)
-        self._images = _LRU(capacity)
-        self._thumbs = _LRU(thumb_capacity)
+        self._images: LRU[str, QImage] = LRU(capacity)
+        self._thumbs: LRU[str, QImage] = LRU(thumb_capacity)
         self._errors: dict[str, str] = {}
         self._pending: set[tuple[str, bool]] = set()
         self._lock = threading.Lock()
@@ -166,15 +143,19 @@ class ImageCache(QObject):
 
 # --- attention overlay ---------------------------------------------------------------------------------
 
-def _colormap() -> np.ndarray:
-    """A 256-entry 'inferno'-like map (dark purple -> red -> yellow), RGB uint8."""
-    anchors = np.array([[0.0, 12, 7, 45], [0.3, 110, 25, 110], [0.55, 210, 60, 75], [0.8, 250, 150, 30],
-                        [1.0, 252, 245, 150]])
-    x = np.linspace(0, 1, 256)
-    return np.stack([np.interp(x, anchors[:, 0], anchors[:, c]) for c in (1, 2, 3)], axis=1).astype(np.uint8)
+_LUT: np.ndarray | None = None
 
 
-_CMAP = _colormap()
+def attention_lut() -> np.ndarray:
+    """The overlay's colours: pyqtgraph's "inferno" map (dark purple -> red -> yellow) as 256 RGB
+    uint8 rows. pyqtgraph is imported the first time: call this once on the GUI thread (the window
+    does when a project opens) before overlays are made in worker threads."""
+    global _LUT
+    if _LUT is None:
+        import pyqtgraph as pg
+
+        _LUT = np.ascontiguousarray(pg.colormap.get("inferno").getLookupTable(nPts=256, alpha=False), np.uint8)
+    return _LUT
 
 
 def attention_grid(att_row: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -213,7 +194,7 @@ def attention_image(att_row: np.ndarray, upsample: int = 16) -> QImage | None:
     f[pos < 0] = 0
     rows = grid[i0] * (1 - f)[:, None] + grid[i1] * f[:, None]
     up = rows[:, i0] * (1 - f)[None, :] + rows[:, i1] * f[None, :]
-    rgb = _CMAP[np.clip((up * 255).astype(int), 0, 255)]
+    rgb = attention_lut()[np.clip((up * 255).astype(int), 0, 255)]
     t = np.clip((up - 0.25) / 0.75, 0.0, 1.0)  # where the model hardly looked: transparent
     alpha = (235 * strength * t * t * (3 - 2 * t)).astype(np.uint8)
     rgba = np.ascontiguousarray(np.dstack([rgb, alpha]))

@@ -7,7 +7,7 @@ the order they were asked for. The view moves on at once; the row is refreshed w
 """
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -20,6 +20,7 @@ from ..core.project import effective_answers
 from ..core.store import repository as repo
 from ..core.types import Action, Correction, Item, Prediction, Question, Status
 from .imaging import attention_image, attention_peak
+from .lru import LRU
 from .undo import ReviewUndoCommand
 from .widgets.queue_model import TO_REVIEW, QueueModel
 
@@ -84,7 +85,7 @@ class ReviewController(QObject):
         self.current_qid: int | None = None
         self.current: ItemDetails | None = None
         self.advance_statuses: Sequence[Status] | None = TO_REVIEW
-        self._details: OrderedDict[int, ItemDetails] = OrderedDict()
+        self._details: LRU[int, ItemDetails] = LRU(DETAILS_CACHE)
         self._loading: set[int] = set()
         self._writes: Counter[int] = Counter()  # pending writes per question
         self._wrappers: dict[int, ReviewUndoCommand] = {}
@@ -126,7 +127,6 @@ class ReviewController(QObject):
     def details(self, question_id: int) -> ItemDetails | None:
         d = self._details.get(question_id)
         if d is not None:
-            self._details.move_to_end(question_id)
             return d
         d = load_details(self.project, question_id, self.version)
         if d is not None and not self._writes[question_id]:
@@ -134,9 +134,7 @@ class ReviewController(QObject):
         return d
 
     def _remember(self, d: ItemDetails) -> None:
-        self._details[d.question.id] = d
-        while len(self._details) > DETAILS_CACHE:
-            self._details.popitem(last=False)
+        self._details.put(d.question.id, d)
 
     def go_to_row(self, row: int) -> None:
         qid = self.model.question_id(row)

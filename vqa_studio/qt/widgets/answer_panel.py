@@ -198,6 +198,12 @@ class AnswerPanel(QWidget):
         self.order_by = "entropy"
         self._current_answer = None
 
+        self._build_labels()
+        self._build_correction()
+        self._build_layout(self._build_body())
+        self.show_details(None)
+
+    def _build_labels(self) -> None:
         self.question = QLabel("Open a project to start reviewing")
         self.question.setObjectName("questionText")
         self.question.setWordWrap(True)
@@ -233,6 +239,7 @@ class AnswerPanel(QWidget):
         self.history.setWordWrap(True)
         self.history.setTextFormat(Qt.RichText)
 
+    def _build_correction(self) -> None:
         self.correction = CorrectionEdit()
         self._completion_model = QStringListModel(self)
         comp = QCompleter(self._completion_model, self)
@@ -242,6 +249,8 @@ class AnswerPanel(QWidget):
         comp.setMaxVisibleItems(8)
         self.correction.setCompleter(comp)
 
+    def _build_body(self) -> QWidget:
+        """The question card, the proposals, votes and scores, the stored answers, the history."""
         card = QFrame()
         card.setObjectName("card")
         cl = QVBoxLayout(card)
@@ -284,7 +293,9 @@ class AnswerPanel(QWidget):
         bl.addWidget(self.history_title)
         bl.addWidget(self.history)
         bl.addStretch(1)
+        return body
 
+    def _build_layout(self, body: QWidget) -> None:
         scroll = StableScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
@@ -299,11 +310,15 @@ class AnswerPanel(QWidget):
         lay.addWidget(scroll, 1)
         lay.addWidget(corr_title)
         lay.addWidget(self.correction)
-        self.show_details(None)
 
     # --- data ----------------------------------------------------------------------------------------
     def set_vocabulary(self, answers: Sequence[str]) -> None:
         self._completion_model.setStringList(list(answers))
+
+    def add_completion(self, answer: str) -> None:
+        """Offer ``answer`` in the correction box's completion from now on."""
+        m = self._completion_model
+        m.setStringList(m.stringList() + [answer])
 
     def set_model_answers(self, answers: Sequence[str]) -> None:
         self.model_answers = list(answers)
