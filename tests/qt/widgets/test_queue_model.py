@@ -1,13 +1,10 @@
-"""Queue (lazy pages, filters, search, sort), image view with attention, similar items, media hook."""
+"""The review queue's model and dock: lazy pages, filters, search, sort."""
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
 
 from tests.qt.conftest import open_and_wait
 from vqa_studio.core.types import QueueFilter
-from vqa_studio.qt.imaging import attention_grid, attention_image
 from vqa_studio.qt.widgets import queue_model as qm
 
 
@@ -68,61 +65,3 @@ def test_queue_fetches_rows_lazily(qtbot, window, tmp_path):
     win.queue_dock_widget.table.scrollToBottom()
     qtbot.wait(50)
     assert model.row(2999).text == "Question number 2999?" and len(model._pages) <= 4
-
-
-def test_image_view_attention_overlay(qtbot, window, review_project):
-    win = window
-    c = open_and_wait(qtbot, win, review_project)
-    view = win.image_page.view
-    assert not view.pixmap_item.pixmap().isNull() and view.heat_item.isVisible()
-    assert view.n_glimpses == 1
-    qtbot.keyClick(view, Qt.Key_Space)                        # the on/off key
-    assert not view.heat_item.isVisible() and not win.image_page.heat_button.isChecked()
-    qtbot.keyClick(view, Qt.Key_Space)
-    assert view.heat_item.isVisible()
-    win.image_page.opacity.setValue(20)
-    assert abs(view.heat_item.opacity() - 0.2) < 1e-6
-    z = view.transform().m11()
-    view.zoom(2.0)
-    assert abs(view.transform().m11() - 2 * z) < 1e-6
-    view.fit()
-    assert abs(view.transform().m11() - z) < 0.05 * z
-    # next item: prefetched, so the image is there at once
-    qtbot.waitUntil(lambda: win.images.has_image(win.model.media_path(win.model.row(1))), timeout=5000)
-    qtbot.keyClick(view, Qt.Key_N)
-    assert c.current_row == 1 and win.current_image_ready()
-
-
-def test_attention_image():
-    att = np.zeros(64, np.float32)
-    att[9] = 1.0
-    grid, peak = attention_grid(att)
-    assert grid.shape == (8, 8) and grid[1, 1] == 1.0 and peak > 10
-    img = attention_image(att, upsample=4)
-    assert img.width() == 32 and img.height() == 32
-    assert img.pixelColor(6, 6).alpha() > 150 and img.pixelColor(30, 30).alpha() == 0
-    assert attention_grid(np.zeros(10)) is None
-
-
-def test_similar_items_panel(qtbot, window, review_project):
-    win = window
-    c = open_and_wait(qtbot, win, review_project)
-    qtbot.waitUntil(lambda: win.similar_panel.list.count() > 0, timeout=10000)
-    ids = {win.similar_panel.list.item(i).data(Qt.UserRole) for i in range(win.similar_panel.list.count())}
-    labelled = {q.id for q in win.project.questions(list(ids)).values() if q.answer}
-    assert ids == labelled and c.current_qid not in ids
-
-
-def test_media_view_hook_and_answer_panel(qtbot, window, review_project):
-    win = window
-    c = open_and_wait(qtbot, win, review_project)
-    page = QLabel("3D")
-    shown = []
-    page.show_item = shown.append
-    win.register_media_view("image", page)
-    c.go_to_row(1)
-    assert win.stack.currentWidget() is page and shown[-1].question.id == c.current_qid
-    panel = win.answer_panel
-    assert panel.question.text() == c.current.question.text
-    assert [r.answer for r in panel.rows] == list(c.current.prediction.answers)
-    assert panel.votes.total == 20

@@ -1,5 +1,5 @@
-"""Settings kept between sessions, a failed job reported without stopping the app, the undo of a
-review that someone else changed meanwhile."""
+"""The window opens a project; settings kept between sessions, a failed job reported without
+stopping the app, the undo of a review that someone else changed meanwhile."""
 from __future__ import annotations
 
 import multiprocessing
@@ -71,3 +71,9 @@ def test_undo_refused_when_someone_else_changed_the_question(qtbot, window, revi
     assert "changed" in sig.args[0]
     with Project.open(review_project) as p:
         assert p.question(q).answer == "orange" and p.verify_history() == []
+
+
+def test_opens(qtbot, window, review_project):
+    c = open_and_wait(qtbot, window, review_project)
+    assert window.windowTitle() == "VQA Studio — gui test"
+    assert c.current.prediction is not None
