@@ -211,7 +211,7 @@ class QueueDock(QWidget):
         self.table.setTextElideMode(Qt.ElideRight)
         self.table.setVerticalScrollMode(QAbstractItemView.ScrollPerPixel)
         self.table.setFocusPolicy(Qt.ClickFocus)
-        self.table.setAutoScroll(False)  # the window scrolls it, sparingly (see MainWindow._select_row)
+        self.table.setAutoScroll(False)  # the window scrolls it, sparingly (see window/current_item.py, _select_row)
         vh = self.table.verticalHeader()
         vh.setVisible(False)
         vh.setSectionResizeMode(QHeaderView.Fixed)

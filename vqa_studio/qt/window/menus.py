@@ -36,7 +36,7 @@ class MenusMixin:
         self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.act_redo.setIcon(icon("redo"))
-        # review actions: their keys are handled by the review (see eventFilter); the text shows them
+        # review actions: their keys are window shortcuts (see review_keys); the text shows them
         self.act_accept = self._act("Accept top proposal\tEnter", self.accept, icon_name="accept")
         self.act_correct = self._act("Correct…\t/", lambda: self.start_correction(""))
         self.act_skip = self._act("Skip\tS", self.skip, icon_name="skip")
