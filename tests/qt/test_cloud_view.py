@@ -21,9 +21,11 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from vqa_studio.core import cuboids  # noqa: E402
 from vqa_studio.core.data.clouds import Cloud  # noqa: E402
 from vqa_studio.core.geometry import Cuboid  # noqa: E402
+from vqa_studio.qt.views import cloud_colors as colors  # noqa: E402
 from vqa_studio.qt.views import cuboid_gl as cgl  # noqa: E402
 from vqa_studio.qt.views import cuboid_handles as ch  # noqa: E402
-from vqa_studio.qt.views.cloud_view import CloudView, add_coarse_level, compute_colors, prepare_cloud  # noqa: E402
+from vqa_studio.qt.views.cloud_levels import add_coarse_level, compute_colors, prepare_cloud  # noqa: E402
+from vqa_studio.qt.views.cloud_view import CloudView  # noqa: E402
 
 # --- helpers -------------------------------------------------------------------------------------------
 
@@ -111,6 +113,11 @@ def _stored(project, cid) -> Cuboid:
     return cuboids.get(project, cid).cuboid
 
 
+def _written(qtbot, view) -> None:
+    """Wait until the edits handed to the writer thread are in the database and the view was told."""
+    qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
+
+
 # --- no GL needed --------------------------------------------------------------------------------------------
 
 
@@ -172,7 +179,7 @@ def test_prepare_cloud_levels_and_colours(tmp_path):
     # attention: every point takes its nearest centre's value (here: x < 5 -> 0, x > 5 -> 1)
     centres = np.array([[2.5, 5, 5], [7.5, 5, 5]], np.float32)
     _, fine = compute_colors(lv, "attention", (centres, np.array([0.1, 0.9])))
-    hot, cold = cgl.colormap(np.array([1.0]), cgl._ATTENTION_STOPS)[0], cgl.colormap(np.array([0.0]), cgl._ATTENTION_STOPS)[0]
+    hot, cold = colors.colormap(np.array([1.0]), colors.ATTENTION_STOPS)[0], colors.colormap(np.array([0.0]), colors.ATTENTION_STOPS)[0]
     right = lv.fine_xyz[:, 0] > 5.2
     left = lv.fine_xyz[:, 0] < 4.8
     assert np.allclose(fine[right, :3], hot) and np.allclose(fine[left, :3], cold)
@@ -189,15 +196,114 @@ def test_failed_undo_is_reported_and_dropped(qtbot, project, scene_item):
     view.select(stored[0].id)
     moved = ch.nudge(view.display_cuboid(), "move", 0, 0.5)
     assert view.update_selected(moved, "move")
+    _written(qtbot, view)
     assert _stored(project, stored[0].id).cx == pytest.approx(moved.cx)
     cuboids.update(project, stored[0].id, stored[0].cuboid, "someone else")  # changed elsewhere
     messages = []
     view.message.connect(messages.append)
     stack.undo()
-    assert messages and "changed since" in messages[0]
+    qtbot.waitUntil(lambda: bool(messages), timeout=10_000)
+    assert "changed since" in messages[0]
     assert stack.count() == 0  # the stale step is gone
     assert _stored(project, stored[0].id) == stored[0].cuboid  # the other annotator's edit stands
     view.shutdown()
+
+
+def test_edits_are_written_off_the_gui_thread_and_key_nudges_merge(qtbot, project, scene_item, monkeypatch):
+    """The cuboid adapter's policy: the core command runs on the writer thread; two nudges pushed at
+    once chain (the second starts where the first will leave the box) and merge into one undo step."""
+    import threading
+
+    threads = []
+    real_do = cuboids.UpdateCuboid._do
+
+    def recording_do(self, proj):
+        threads.append(threading.current_thread())
+        return real_do(self, proj)
+
+    monkeypatch.setattr(cuboids.UpdateCuboid, "_do", recording_do)
+    item_id, path, stored = scene_item
+    stack = QUndoStack()
+    view = CloudView(undo_stack=stack)
+    qtbot.addWidget(view)
+    view.set_item(project, item_id, path)
+    assert view.wait_until_idle(30)
+    view.select(stored[0].id)
+    c0 = view.display_cuboid()
+    first = ch.nudge(c0, "move", 0, 0.25)
+    assert view.update_selected(first, "move", merge_key="move:x")
+    assert view.display_cuboid() == first  # shown at once, before the write
+    second = ch.nudge(view.display_cuboid(), "move", 0, 0.25)
+    assert view.update_selected(second, "move", merge_key="move:x")
+    _written(qtbot, view)
+    assert len(threads) == 2 and all(t is not threading.main_thread() for t in threads)
+    assert all(t.name.startswith("vqa-cloud-writer") for t in threads)
+    assert _stored(project, stored[0].id).cx == pytest.approx(second.cx)
+    assert stack.count() == 1  # one undo step for both nudges
+    assert [e.action for e in cuboids.history(project, stored[0].id)][-2:] == ["update", "update"]
+    stack.undo()
+    _written(qtbot, view)
+    assert _stored(project, stored[0].id) == stored[0].cuboid and view.display_cuboid() == c0
+    view.shutdown()
+
+
+def test_background_work_runs_on_task_runner_threads_that_end_at_shutdown(qtbot):
+    import threading
+
+    view = CloudView()
+    qtbot.addWidget(view)
+    view.set_cloud(Cloud(np.random.default_rng(3).uniform(0, 5, size=(5_000, 3)).astype(np.float32)))
+    assert view.wait_until_idle(30) and view.levels is not None
+    ours = [t for t in threading.enumerate() if t.name.startswith("vqa-cloud")]
+    assert ours and not any(t.daemon for t in ours)  # the tests' leak check sees them
+    view.shutdown()
+    for t in ours:
+        t.join(5)
+    assert not any(t.is_alive() for t in ours)
+
+
+def test_task_runner_delivers_only_the_latest_job_of_a_kind(qtbot):
+    import threading
+
+    from vqa_studio.qt.workers import TaskRunner
+
+    runner = TaskRunner(2, "vqa-test")
+    gate = threading.Event()
+    got = []
+    runner.submit(lambda: gate.wait(5) and "old", on_done=got.append, kind="load")
+    runner.submit(lambda: "new", on_done=got.append, kind="load")
+    runner.submit(lambda: "other", on_done=got.append, kind="color")
+    runner.submit(lambda: "forgotten", on_done=got.append, kind="coarse")
+    runner.forget("coarse")
+    runner.submit(lambda: "plain", on_done=got.append)
+    gate.set()
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    assert sorted(got) == ["new", "other", "plain"]
+    errors = []
+    runner.submit(lambda: 1 / 0, on_error=errors.append, kind="load")
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    assert len(errors) == 1 and isinstance(errors[0], ZeroDivisionError)
+    runner.shutdown()
+
+
+def test_ray_box_entry():
+    from vqa_studio.core.geometry import ray_box_entry
+
+    c = Cuboid(5.0, 0.0, 1.0, 2.0, 1.0, 2.0, math.radians(90))  # turned: 1 m along x, 2 m along y
+    assert ray_box_entry(np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0]), c) == pytest.approx(4.5)
+    assert ray_box_entry(np.array([5.0, -5.0, 1.0]), np.array([0.0, 1.0, 0.0]), c) == pytest.approx(4.0)
+    assert ray_box_entry(np.array([5.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0]), c) == 0.0  # starts inside
+    assert ray_box_entry(np.array([0.0, 0.0, 1.0]), np.array([-1.0, 0.0, 0.0]), c) is None  # behind
+    assert ray_box_entry(np.array([0.0, 0.0, 5.0]), np.array([1.0, 0.0, 0.0]), c) is None  # above
+
+
+def test_colour_ramps_are_the_piecewise_linear_stops():
+    t = np.linspace(-0.2, 1.2, 301)
+    for stops in (colors.HEIGHT_STOPS, colors.ATTENTION_STOPS):
+        ramp = np.stack([np.interp(np.clip(t, 0, 1), stops[:, 0], stops[:, k]) for k in (1, 2, 3)], axis=1)
+        got = colors.colormap(t, stops)
+        assert got.dtype == np.float32 and got.shape == (301, 3)
+        assert np.abs(got - ramp).max() < 1e-4
 
 
 def test_attention_that_arrives_while_the_cloud_loads(qtbot):
@@ -210,7 +316,7 @@ def test_attention_that_arrives_while_the_cloud_loads(qtbot):
     assert view.color_mode == "attention" and view.color_box.currentData() == "attention"
     assert view.wait_until_idle(30)
     rgba = view.levels.fine_rgba
-    hot = cgl.colormap(np.array([1.0]), cgl._ATTENTION_STOPS)[0]
+    hot = colors.colormap(np.array([1.0]), colors.ATTENTION_STOPS)[0]
     assert np.allclose(rgba[view.levels.fine_xyz[:, 0] > 5.2, :3], hot)
     view.set_attention(None, None)  # cleared: back to the file's colours
     assert view.wait_until_idle(30)
@@ -234,7 +340,7 @@ def test_four_views_render_points_and_boxes(qtbot, gl_ok, project, scene_item):
     assert _non_background(free) > 0.15 * h * w  # the ground and the objects fill a good part
     assert _count_color(free, cgl.SELECTED_COLOR, 30) > 50  # the selected cuboid's outline
     other = next(s for s in stored if s.id != target.id)
-    assert _count_color(free, cgl.label_color(other.label), 30) > 30  # another cuboid's outline
+    assert _count_color(free, colors.label_color(other.label), 30) > 30  # another cuboid's outline
     for name, cv in view.closeups.items():
         img = _render(cv)
         ch_, cw, _ = img.shape
@@ -267,6 +373,7 @@ def test_create_move_resize_rotate_undo_through_the_gui(qtbot, gl_ok, project, s
     _mouse(view.free, "press", *px[0])
     _mouse(view.free, "release", *px[0])
     assert not view.free.place_mode
+    _written(qtbot, view)
     new = [s for s in cuboids.list_cuboids(project, item_id) if s.id not in {t.id for t in stored}]
     assert len(new) == 1
     cid = new[0].id
@@ -281,6 +388,7 @@ def test_create_move_resize_rotate_undo_through_the_gui(qtbot, gl_ok, project, s
     fr = top.frame()
     p0 = fr.to_px(c0.center)
     _drag(top, p0, p0 + (40, 0))
+    _written(qtbot, view)
     c1 = _stored(project, cid)
     ax = ch.axes_of(c0)
     assert np.allclose(c1.center, c0.center + ax[0] * 40 * fr.scale, atol=1e-6)
@@ -291,6 +399,7 @@ def test_create_move_resize_rotate_undo_through_the_gui(qtbot, gl_ok, project, s
     edge = next(h for h in ch.handles("side", c1, fr) if h.kind == "edge" and h.signs == (1, 0))
     p0 = fr.to_px(edge.pos)
     _drag(side, p0, p0 + (30, 0))
+    _written(qtbot, view)
     c2 = _stored(project, cid)
     assert c2.length == pytest.approx(c1.length + 30 * fr.scale, abs=1e-6)
     assert np.allclose(c2.center, c1.center + ch.axes_of(c1)[0] * 15 * fr.scale, atol=1e-6)
@@ -300,6 +409,7 @@ def test_create_move_resize_rotate_undo_through_the_gui(qtbot, gl_ok, project, s
     edge = next(h for h in ch.handles("front", c2, fr) if h.kind == "edge" and h.signs == (0, 1))
     p0 = fr.to_px(edge.pos)
     _drag(front, p0, p0 + (0, -20))
+    _written(qtbot, view)
     c3 = _stored(project, cid)
     assert c3.height == pytest.approx(c2.height + 20 * fr.scale, abs=1e-6) and c3.bottom == pytest.approx(c2.bottom)
 
@@ -309,6 +419,7 @@ def test_create_move_resize_rotate_undo_through_the_gui(qtbot, gl_ok, project, s
     kp, cp = fr.to_px(knob.pos), fr.to_px(c3.center)
     rel = kp - cp
     _drag(top, kp, cp + (rel[1], -rel[0]), steps=8)  # screen y points down: (x, y) -> (y, -x) turns CCW
+    _written(qtbot, view)
     c4 = _stored(project, cid)
     assert c4.yaw == pytest.approx(c3.yaw + math.pi / 2, abs=1e-6)
 
@@ -316,14 +427,17 @@ def test_create_move_resize_rotate_undo_through_the_gui(qtbot, gl_ok, project, s
     top.setFocus()
     step = view.step()
     qtbot.keyClick(top, Qt.Key_Right)
-    qtbot.keyClick(top, Qt.Key_Right)
+    qtbot.keyClick(top, Qt.Key_Right)  # at once: chains on the first nudge before it is written
+    _written(qtbot, view)
     c5 = _stored(project, cid)
     assert np.allclose(c5.center, c4.center + ch.axes_of(c4)[0] * 2 * step, atol=1e-6)
     qtbot.keyClick(top, Qt.Key_Up, Qt.ShiftModifier)
+    _written(qtbot, view)
     c6 = _stored(project, cid)
     assert c6.width == pytest.approx(c5.width + step)
     rstep = view.rotation_step()
     qtbot.keyClick(top, Qt.Key_Q)
+    _written(qtbot, view)
     c7 = _stored(project, cid)
     assert c7.yaw == pytest.approx(c6.yaw + rstep)
 
@@ -335,20 +449,25 @@ def test_create_move_resize_rotate_undo_through_the_gui(qtbot, gl_ok, project, s
     # --- undo everything: each step restores the geometry before it, then the cuboid goes away
     for expected in (c6, c5, c4, c3, c2, c1, c0):
         stack.undo()
+        _written(qtbot, view)
         assert _stored(project, cid) == expected
         assert view.display_cuboid(cid) == expected  # the view follows
     stack.undo()
+    _written(qtbot, view)
     assert cid not in [s.id for s in cuboids.list_cuboids(project, item_id)]
     assert cid not in [s.id for s in view.cuboids]
     stack.redo()
+    _written(qtbot, view)
     assert _stored(project, cid) == c0 and view.selected_id == cid
     assert cuboids.history(project, cid)[-1].action == "redo"
 
     # --- delete with the Delete key, undo brings it back
     view.free.setFocus()
     qtbot.keyClick(view.free, Qt.Key_Delete)
+    _written(qtbot, view)
     assert cid not in [s.id for s in cuboids.list_cuboids(project, item_id)]
     stack.undo()
+    _written(qtbot, view)
     assert _stored(project, cid) == c0
     view.shutdown()
 

@@ -21,6 +21,7 @@ __all__ = [
     "corners",
     "bev_corners",
     "points_in_cuboid",
+    "ray_box_entry",
     "iou_3d",
     "iou_bev",
     "intersection_volume",
@@ -153,6 +154,32 @@ def points_in_cuboid(points: np.ndarray, c: Cuboid, tol: float = 1e-6) -> np.nda
 
 
 # --- polygons -------------------------------------------------------------------------------------------
+
+
+def ray_box_entry(origin: np.ndarray, direction: np.ndarray, c: Cuboid) -> float | None:
+    """Distance along the ray ``origin + t * direction`` (t >= 0) to where it enters box ``c`` (0
+    when it starts inside), or None when it misses. A slab test in the box's own frame."""
+    cos, sin = math.cos(c.yaw), math.sin(c.yaw)
+    axes = np.array([[cos, sin, 0.0], [-sin, cos, 0.0], [0.0, 0.0, 1.0]])  # rows: the box's +x, +y, +z
+    local_o = axes @ (np.asarray(origin, dtype=np.float64) - c.center)
+    local_d = axes @ np.asarray(direction, dtype=np.float64)
+    half = c.size / 2.0
+    t0, t1 = -math.inf, math.inf
+    for k in range(3):
+        if abs(local_d[k]) < 1e-12:
+            if abs(local_o[k]) > half[k]:
+                return None
+            continue
+        a = (-half[k] - local_o[k]) / local_d[k]
+        b = (half[k] - local_o[k]) / local_d[k]
+        if a > b:
+            a, b = b, a
+        t0, t1 = max(t0, a), min(t1, b)
+        if t0 > t1:
+            return None
+    if t1 < 0:
+        return None
+    return max(t0, 0.0)
 
 
 def polygon_area(poly: np.ndarray) -> float:

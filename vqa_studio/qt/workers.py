@@ -1,7 +1,9 @@
 """Long and slow work off the GUI thread.
 
 - ``TaskRunner``: a small thread pool for short reads (a queue page, an item's details, a decoded
-  image, the answers that changed); the result, or the error, comes back as a call on the GUI thread.
+  image, the answers that changed), the database writer (one worker: writes in order) and the 3D
+  view's loading and colouring; the result, or the error, comes back as a call on the GUI thread.
+  Work submitted with a ``kind`` is delivered only if it is still the latest of its kind.
 - ``GeneratorTask``: runs one core progress generator (import, export, auto-accept) in a thread;
   progress, result, error and cancel come back as signals. Cancel closes the generator in its own
   thread, which is how the core rolls an import back.
@@ -28,8 +30,9 @@ class TaskRunner(QObject):
     """A thread pool whose results are delivered on the GUI thread.
 
     ``submit(fn, *args, on_done=..., on_error=...)``: ``on_done(result)`` or ``on_error(exc)`` is
-    called on the thread this object lives in (the GUI thread). After ``shutdown()`` nothing is
-    delivered any more.
+    called on the thread this object lives in (the GUI thread). With ``kind="..."`` only the latest
+    job of that kind is delivered (a newer cloud makes an older load stale); ``forget(kind)`` drops
+    the one in flight. After ``shutdown()`` nothing is delivered any more.
     """
 
     _deliver = Signal(object, object, object, object)  # token, callback, value, is_error
@@ -40,33 +43,56 @@ class TaskRunner(QObject):
         self._closed = False
         self._pending = 0
         self._lock = threading.Lock()
+        self._latest: dict[str, object] = {}  # kind -> token of its latest job (GUI thread only)
         self._deliver.connect(self._on_deliver)
 
     @property
     def pending(self) -> int:
+        """Jobs submitted and not yet delivered (stale ones included until they end)."""
         return self._pending
 
     def submit(self, fn: Callable[..., Any], *args, on_done: Callable[[Any], None] | None = None,
-               on_error: Callable[[BaseException], None] | None = None, **kwargs) -> Future | None:
+               on_error: Callable[[BaseException], None] | None = None, kind: str | None = None,
+               **kwargs) -> Future | None:
         if self._closed:
             return None
+        if kind is not None:
+            token = self._latest[kind] = object()
+            on_done = self._latest_only(kind, token, on_done, False)
+            on_error = self._latest_only(kind, token, on_error, True)
         with self._lock:
             self._pending += 1
         fut = self._pool.submit(fn, *args, **kwargs)
 
         def done(f: Future) -> None:
-            if f.cancelled():
-                self._deliver.emit(None, None, None, None)
-                return
-            exc = f.exception()
-            if exc is not None:
-                exc.__vqa_traceback__ = "".join(traceback.format_exception(exc))  # type: ignore[attr-defined]
-                self._deliver.emit(f, on_error, exc, True)
-            else:
-                self._deliver.emit(f, on_done, f.result(), False)
+            try:
+                if f.cancelled():
+                    self._deliver.emit(None, None, None, None)
+                    return
+                exc = f.exception()
+                if exc is not None:
+                    exc.__vqa_traceback__ = "".join(traceback.format_exception(exc))  # type: ignore[attr-defined]
+                    self._deliver.emit(f, on_error, exc, True)
+                else:
+                    self._deliver.emit(f, on_done, f.result(), False)
+            except RuntimeError:  # the owner (and this object's C++ side) is gone: nobody to tell
+                pass
 
         fut.add_done_callback(done)
         return fut
+
+    def forget(self, kind: str) -> None:
+        """The job of ``kind`` in flight, if any, is not delivered."""
+        self._latest.pop(kind, None)
+
+    def _latest_only(self, kind: str, token: object, callback: Callable | None, is_error: bool) -> Callable:
+        def deliver(value) -> None:
+            if self._latest.get(kind) is not token:
+                return  # a newer job of this kind was submitted, or it was forgotten
+            del self._latest[kind]
+            self._call(callback, value, is_error)
+
+        return deliver
 
     @Slot(object, object, object, object)
     def _on_deliver(self, token, callback, value, is_error) -> None:
@@ -74,6 +100,10 @@ class TaskRunner(QObject):
             self._pending = max(0, self._pending - 1)
         if self._closed or token is None:
             return
+        self._call(callback, value, is_error)
+
+    @staticmethod
+    def _call(callback: Callable | None, value: Any, is_error: bool) -> None:
         if callback is not None:
             callback(value)
         elif is_error:

@@ -1,6 +1,6 @@
 """OpenGL building blocks of the cuboid editor (``cloud_view.CloudView``): point and line items that
 survive several GL contexts, the free orbit view, the orthographic close-up views with their handles,
-colour maps, and box outlines.
+and box outlines. The colour maps are in ``cloud_colors``.
 
 pyqtgraph's GL items keep ONE compiled shader program per item class for the whole process, which
 breaks as soon as a second, non-sharing context draws (a second editor window, a view moved into
@@ -14,20 +14,16 @@ from typing import Callable
 
 import numpy as np
 import pyqtgraph.opengl as gl
-import shiboken6
 from OpenGL import GL
-from pyqtgraph.opengl.items.GLLinePlotItem import DirtyFlag as _LineDirty
-from pyqtgraph.opengl.items.GLScatterPlotItem import DirtyFlag as _PointDirty
 from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QCursor, QFont, QMatrix4x4, QOpenGLContext, QVector3D
-from PySide6.QtOpenGL import QOpenGLBuffer
+from PySide6.QtGui import QColor, QCursor, QFont, QMatrix4x4, QVector3D
 
 from ...core.geometry import Cuboid, corners
 from . import cuboid_handles as ch
+from .gl_items import LinesItem, PointsItem
 
 __all__ = [
-    "BACKGROUND", "SELECTED_COLOR", "label_color", "colormap", "height_colors", "attention_colors", "rgba",
-    "box_lines", "PointsItem", "LinesItem", "FreeView", "CloseUpView",
+    "BACKGROUND", "SELECTED_COLOR", "OVERLAY", "box_lines", "PointsItem", "LinesItem", "FreeView", "CloseUpView",
 ]
 
 BACKGROUND = (18, 21, 26)  # the views' clear colour (a little darker than the app's panels)
@@ -35,68 +31,9 @@ SELECTED_COLOR = (255, 196, 42)  # the selected cuboid: amber, far from every de
 HANDLE_COLOR = (255, 255, 255)
 EDGE_HANDLE_COLOR = (120, 200, 255)
 ROTATE_COLOR = (255, 92, 200)
-# other cuboids: cool, light colours, none of them near the amber of the selection
-_PALETTE = [(90, 200, 250), (120, 230, 160), (200, 150, 255), (110, 230, 220), (170, 190, 215), (240, 130, 200),
-            (150, 170, 255), (200, 230, 255)]
-
 # pyqtgraph GL options: drawn over the points, never hidden by them
 OVERLAY = {GL.GL_DEPTH_TEST: False, GL.GL_BLEND: True, GL.GL_CULL_FACE: False,
            "glBlendFunc": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)}
-
-
-def label_color(label: str) -> tuple[int, int, int]:
-    """A stable colour per label (not the selection colour)."""
-    h = sum((i + 1) * ord(ch_) for i, ch_ in enumerate(label or "?"))
-    return _PALETTE[h % len(_PALETTE)]
-
-
-# --- colours --------------------------------------------------------------------------------------------
-
-# (position, r, g, b): perceptually ordered ramps
-_HEIGHT_STOPS = np.array([
-    [0.00, 0.19, 0.07, 0.23], [0.15, 0.27, 0.38, 0.86], [0.35, 0.10, 0.75, 0.85], [0.55, 0.40, 0.95, 0.35],
-    [0.75, 0.95, 0.80, 0.15], [0.90, 0.98, 0.45, 0.10], [1.00, 0.80, 0.10, 0.05]])
-_ATTENTION_STOPS = np.array([
-    [0.00, 0.20, 0.24, 0.36], [0.35, 0.42, 0.22, 0.62], [0.65, 0.90, 0.30, 0.35], [0.85, 1.00, 0.62, 0.12],
-    [1.00, 1.00, 0.95, 0.45]])
-
-
-def colormap(t: np.ndarray, stops: np.ndarray = _HEIGHT_STOPS) -> np.ndarray:
-    """Values in 0..1 -> RGB float32 [N, 3] along a piecewise-linear ramp."""
-    t = np.clip(np.asarray(t, dtype=np.float32), 0.0, 1.0)
-    return np.stack([np.interp(t, stops[:, 0], stops[:, k]) for k in (1, 2, 3)], axis=1).astype(np.float32)
-
-
-def rgba(rgb: np.ndarray) -> np.ndarray:
-    """RGB [N, 3] -> opaque RGBA float32 [N, 4] (what the point shader takes)."""
-    out = np.empty((len(rgb), 4), dtype=np.float32)
-    out[:, :3] = rgb
-    out[:, 3] = 1.0
-    return out
-
-
-def height_colors(z: np.ndarray, zrange: tuple[float, float]) -> np.ndarray:
-    lo, hi = zrange
-    return colormap((np.asarray(z, np.float32) - lo) / max(hi - lo, 1e-6))
-
-
-def attention_colors(xyz: np.ndarray, centres: np.ndarray, values: np.ndarray, chunk: int = 262_144) -> np.ndarray:
-    """Each point coloured by the (normalised) value of its nearest region centre. [N, 3] float32."""
-    centres = np.asarray(centres, dtype=np.float32).reshape(-1, 3)
-    v = np.asarray(values, dtype=np.float32).reshape(-1)
-    if len(v) != len(centres):
-        raise ValueError(f"attention: {len(centres)} centres but {len(v)} values")
-    lo, hi = float(v.min()), float(v.max())
-    t = (v - lo) / (hi - lo) if hi > lo else np.full_like(v, 0.5)
-    c2 = (centres * centres).sum(1)
-    out = np.empty((len(xyz), 3), dtype=np.float32)
-    lut = colormap(t, _ATTENTION_STOPS)
-    for s in range(0, len(xyz), chunk):
-        p = np.asarray(xyz[s:s + chunk], dtype=np.float32)
-        # |p - c|^2 = |c|^2 - 2 p.c (+ |p|^2, the same for every centre)
-        nearest = np.argmin(c2[None, :] - 2.0 * (p @ centres.T), axis=1)
-        out[s:s + chunk] = lut[nearest]
-    return out
 
 
 # --- box outlines -------------------------------------------------------------------------------------------
@@ -113,142 +50,6 @@ def box_lines(c: Cuboid, front_marker: bool = True) -> np.ndarray:
     if front_marker:
         segs.append(k[[0, 7, 3, 4]])
     return np.concatenate(segs).astype(np.float32)
-
-
-# --- items that work in any number of contexts ------------------------------------------------------------
-
-_PROGRAMS: dict[tuple[type, int], int] = {}  # (item class, context address) -> program
-_WATCHED: set[int] = set()
-
-
-def _context_key() -> int:
-    """The current context's address; its programs are forgotten when it is destroyed."""
-    ctx = QOpenGLContext.currentContext()
-    key = int(shiboken6.getCppPointer(ctx)[0]) if ctx is not None else 0
-    if ctx is not None and key not in _WATCHED:
-        _WATCHED.add(key)
-
-        def forget(k=key):
-            _WATCHED.discard(k)
-            for pk in [pk for pk in _PROGRAMS if pk[1] == k]:
-                _PROGRAMS.pop(pk, None)
-
-        ctx.aboutToBeDestroyed.connect(forget)
-    return key
-
-
-def _program(base: type) -> int:
-    key = (base, _context_key())
-    prog = _PROGRAMS.get(key)
-    if prog is None:
-        saved = base._shaderProgram
-        base._shaderProgram = None
-        try:
-            prog = base.getShaderProgram()
-        finally:
-            base._shaderProgram = saved
-        _PROGRAMS[key] = prog
-    return prog
-
-
-# Square points for small sizes: at 1-2 px a round point covers the same pixels, and a fragment shader
-# without ``discard`` keeps early depth testing (1.7x faster on Mesa llvmpipe at 1M points).
-_SQUARE_FRAGMENT = {
-    "core": """
-        #ifdef GL_ES
-        precision mediump float;
-        #endif
-        in vec4 v_color;
-        out vec4 fragColor;
-        void main() { fragColor = v_color; }
-    """,
-    "legacy": """
-        #ifdef GL_ES
-        precision mediump float;
-        #endif
-        varying vec4 v_color;
-        void main() { gl_FragColor = v_color; }
-    """,
-}
-
-
-def _compile_square_points() -> int:
-    """pyqtgraph's point program (same attributes and uniforms) with the square fragment shader."""
-    from OpenGL.GL import shaders
-    from pyqtgraph.opengl.items import GLScatterPlotItem as scatter
-
-    ctx = QOpenGLContext.currentContext()
-    fmt = ctx.format()
-    if ctx.isOpenGLES():
-        core = fmt.version() >= (3, 0)
-        version = "#version 300 es\n" if core else "#version 100\n"
-    else:
-        core = fmt.version() >= (3, 1)
-        version = "#version 140\n" if core else "#version 120\n"
-    sources = dict(scatter.SHADER_CORE if core else scatter.SHADER_LEGACY)
-    sources[GL.GL_FRAGMENT_SHADER] = _SQUARE_FRAGMENT["core" if core else "legacy"]
-    compiled = [shaders.compileShader([version, src], kind) for kind, src in sources.items()]
-    program = shaders.compileProgram(*compiled)
-    GL.glBindAttribLocation(program, 0, "a_position")
-    GL.glBindAttribLocation(program, 1, "a_color")
-    GL.glBindAttribLocation(program, 2, "a_size")
-    GL.glLinkProgram(program)
-    return program
-
-
-class _SquarePoints:
-    """Marker class: the key of the square-point programs in ``_PROGRAMS``."""
-
-
-class PointsItem(gl.GLScatterPlotItem):
-    """A ``GLScatterPlotItem`` with a shader program per GL context (see the module docstring), drawn
-    as squares below 3 px."""
-
-    def getShaderProgram(self):  # type: ignore[override]
-        if not isinstance(self.size, np.ndarray) and float(self.size) < 3.0:
-            key = (_SquarePoints, _context_key())
-            if key not in _PROGRAMS:
-                _PROGRAMS[key] = _compile_square_points()
-            return _PROGRAMS[key]
-        return _program(gl.GLScatterPlotItem)
-
-    def reset_gl(self) -> None:
-        """The view's context was recreated: new buffers, everything uploaded again."""
-        self.m_vbo_position = QOpenGLBuffer(QOpenGLBuffer.Type.VertexBuffer)
-        self.m_vbo_color = QOpenGLBuffer(QOpenGLBuffer.Type.VertexBuffer)
-        self.m_vbo_size = QOpenGLBuffer(QOpenGLBuffer.Type.VertexBuffer)
-        bits = _PointDirty(0)
-        if self.pos is not None:
-            bits |= _PointDirty.POSITION
-        if isinstance(self.color, np.ndarray):
-            bits |= _PointDirty.COLOR
-        if isinstance(self.size, np.ndarray):
-            bits |= _PointDirty.SIZE
-        self.dirty_bits = bits
-
-    @property
-    def n_points(self) -> int:
-        return 0 if self.pos is None else len(self.pos)
-
-
-class LinesItem(gl.GLLinePlotItem):
-    def getShaderProgram(self):  # type: ignore[override]
-        return _program(gl.GLLinePlotItem)
-
-    def reset_gl(self) -> None:
-        self.m_vbo_position = QOpenGLBuffer(QOpenGLBuffer.Type.VertexBuffer)
-        self.m_vbo_color = QOpenGLBuffer(QOpenGLBuffer.Type.VertexBuffer)
-        bits = _LineDirty(0)
-        if self.pos is not None:
-            bits |= _LineDirty.POSITION
-        if isinstance(self.color, np.ndarray):
-            bits |= _LineDirty.COLOR
-        self.dirty_bits = bits
-
-    def paint(self):
-        if self.pos is None or len(self.pos) == 0:
-            return
-        super().paint()
 
 
 def _rgbf(c, alpha: float = 1.0) -> tuple[float, float, float, float]:
