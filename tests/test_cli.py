@@ -122,3 +122,111 @@ def test_train_models_score_evaluate_simulate_end_to_end(tmp_path, capsys, one_t
     assert "full-data accuracy:" in out and "random" in out and "bald" in out
     assert len(csv_path.read_text().splitlines()) == 1 + 2 * 2  # header + 2 strategies x 2 points
     assert csv_path.with_suffix(".png").stat().st_size > 1000
+
+
+# --- formats through the registry ----------------------------------------------------------------------
+
+CUBOID_FORMATS = ("kitti", "datumaro", "labelcloud")
+
+
+def test_help_lists_every_registered_format(capsys):
+    from vqa_studio.core.registry import default_registry
+
+    for command in ("import", "export"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        for name in default_registry().formats:
+            assert f"{name}:" in out, (command, name)
+    assert set(CUBOID_FORMATS) <= set(default_registry().formats)
+
+
+def _cuboid_project(folder, tmp_path):
+    """Two point-cloud items (train, val) with cuboids (one deleted, which is not exported) and an image."""
+    import math
+
+    import numpy as np
+
+    from tests.conftest import write_png
+    from vqa_studio.core import cuboids
+    from vqa_studio.core.data.clouds import Cloud, save_cloud
+    from vqa_studio.core.geometry import Cuboid
+    from vqa_studio.core.project import Project
+
+    rng = np.random.default_rng(1)
+    (tmp_path / "clouds").mkdir()
+    boxes = {
+        "scan_a": [Cuboid(1.2345678901, -0.75, 0.4321, 2.5, 1.25, 1.5, 0.3333333, "car"),
+                   Cuboid(-3.1, 2.2, 0.05, 0.6, 0.5, 1.75, math.pi - 1e-7, "pedestrian")],
+        "scan_b": [Cuboid(0.0, 0.0, 1.0, 4.125, 2.0, 2.0, -1.2, "truck")],
+    }
+    with Project.create(folder) as p:
+        for (name, cubs), split in zip(boxes.items(), ("train", "val")):
+            xyz = rng.uniform(-4, 4, size=(300, 3)).astype(np.float32)
+            path = save_cloud(tmp_path / "clouds" / f"{name}.ply", Cloud(xyz, rng.random((300, 3)).astype(np.float32)))
+            item = p.add_item(path, split=split)
+            cuboids.import_cuboids(p, item, cubs)
+            gone = cuboids.create(p, item, Cuboid(9, 9, 9, 1, 1, 1, 0.0, "deleted"))
+            cuboids.delete(p, gone.id)
+        p.add_item(write_png(tmp_path / "img.png"), split="train")  # an image: not a cuboid format's business
+    return boxes
+
+
+def _boxes_by_cloud(folder):
+    from vqa_studio.core import cuboids
+    from vqa_studio.core.project import Project
+    from vqa_studio.core.types import ItemKind
+
+    with Project.open(folder) as p:
+        rows = list(p.export_items())
+        items = p.items([iid for _, iid, _ in rows])
+        return {path.stem: (split, [c.cuboid for c in cuboids.list_cuboids(p, iid)])
+                for split, iid, path in rows if items[iid].kind is ItemKind.CLOUD}
+
+
+@pytest.mark.parametrize("fmt", CUBOID_FORMATS)
+def test_cuboid_format_round_trip_through_the_cli(fmt, tmp_path, capsys):
+    import math
+
+    import numpy as np
+
+    from vqa_studio.core.geometry import wrap_angle
+
+    want = _cuboid_project(tmp_path / "p", tmp_path)
+    assert run("export", "--project", tmp_path / "p", "--format", fmt, "--out", tmp_path / "out", "-q") == 0
+    assert f"exported {fmt} to" in capsys.readouterr().out
+    assert run("import", "--project", tmp_path / "fresh", "--format", fmt, "--input", tmp_path / "out", "-q") == 0
+    assert "imported 3 cuboids on 2 point clouds (2 new items)" in capsys.readouterr().out
+    got = _boxes_by_cloud(tmp_path / "fresh")
+    assert set(got) == set(want)
+    for name, boxes in want.items():
+        split, back = got[name]
+        assert len(back) == len(boxes)
+        for g, w in zip(sorted(back, key=lambda c: c.label), sorted(boxes, key=lambda c: c.label)):
+            np.testing.assert_allclose(g.as_array()[:6], w.as_array()[:6], rtol=0, atol=1e-6)
+            assert abs(wrap_angle(g.yaw - w.yaw)) < 1e-6 and -math.pi < g.yaw <= math.pi
+            assert g.label == w.label
+        if fmt == "datumaro":  # one subset per split
+            assert split == ("train" if name == "scan_a" else "val")
+    # importing again replaces the imported cuboids instead of adding them twice
+    assert run("import", "--project", tmp_path / "fresh", "--format", fmt, "--input", tmp_path / "out", "-q") == 0
+    assert {n: len(b) for n, (_, b) in _boxes_by_cloud(tmp_path / "fresh").items()} == {"scan_a": 2, "scan_b": 1}
+
+
+def test_cuboid_import_names_a_label_without_its_cloud(tmp_path, capsys):
+    (tmp_path / "labels" / "label_2").mkdir(parents=True)
+    (tmp_path / "labels" / "label_2" / "000007.txt").write_text(
+        "Car 0.00 0 0.0 0 0 0 0 1.5 1.6 3.9 -2.0 1.5 10.0 0.1\n")
+    code = run("import", "--project", tmp_path / "p", "--format", "kitti", "--input", tmp_path / "labels", "-q")
+    err = capsys.readouterr().err
+    assert code == 2 and "000007.txt" in err and "no point cloud named 000007" in err
+
+
+def test_cuboid_export_split_and_missing_input(tmp_path, capsys):
+    _cuboid_project(tmp_path / "p", tmp_path)
+    assert run("export", "--project", tmp_path / "p", "--format", "datumaro", "--out", tmp_path / "o",
+               "--split", "val", "-q") == 0
+    assert sorted(p.name for p in (tmp_path / "o" / "annotations").iterdir()) == ["val.json"]
+    with pytest.raises(SystemExit) as exit_:
+        run("import", "--project", tmp_path / "q", "--format", "labelcloud")
+    assert exit_.value.code == 2 and "--format labelcloud needs --input" in capsys.readouterr().err

@@ -6,15 +6,40 @@ import pytest
 
 from tests.conftest import write_png
 from vqa_studio import cli, plugins
+from vqa_studio.core import registry as registry_mod
 from vqa_studio.core.project import Project
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "plugins" / "vqa-studio-jsonl"
 
 
+@pytest.fixture(autouse=True)
+def fresh_registry(monkeypatch):
+    """Each test starts from a registry with the built-ins only; the app's registry comes back after."""
+    monkeypatch.setattr(registry_mod, "_default", None)
+
+
+class _EntryPoint:
+    """What ``importlib.metadata.entry_points(group=...)`` gives for an installed plugin."""
+
+    def __init__(self, name: str, value: str, dist: str):
+        self.name, self.value, self.group = name, value, plugins.GROUP
+        self.dist = type("Dist", (), {"name": dist})()
+
+
 @pytest.fixture
 def example_plugin(monkeypatch):
+    """The example plugin of plugins/ installed: importable, and its entry point in the metadata
+    (the only way the app learns of it). The app's registry is a fresh one for the test."""
+    monkeypatch.setattr(registry_mod, "_default", None)
     monkeypatch.syspath_prepend(str(EXAMPLE))
-    monkeypatch.setattr(plugins, "BUILTIN_PLUGINS", {"jsonl": "vqa_studio_jsonl:register"})
+    real = plugins.metadata.entry_points
+
+    def entry_points(**kw):
+        if kw.get("group") == plugins.GROUP:
+            return [_EntryPoint("jsonl", "vqa_studio_jsonl:register", "vqa-studio-jsonl")]
+        return real(**kw)
+
+    monkeypatch.setattr(plugins.metadata, "entry_points", entry_points)
     yield
     for mod in [m for m in sys.modules if m.startswith("vqa_studio_jsonl")]:
         del sys.modules[mod]
@@ -57,3 +82,70 @@ def test_unknown_format(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["import", "--project", str(tmp_path / "p"), "--format", "nope", "--input", "x"])
     assert e.value.code == 2 and "unknown format 'nope'" in capsys.readouterr().err
+
+
+def test_plugin_format_in_export_help_and_choices(example_plugin, capsys):
+    plugins.load_plugins()                                   # what the CLI's main does first
+    with pytest.raises(SystemExit):
+        cli.main(["export", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "jsonl: JSON Lines" in help_text and "(plugin jsonl)" in help_text
+    assert "kitti:" in help_text and "datumaro:" in help_text and "labelcloud:" in help_text
+    assert "vqa_studio_jsonl.format" not in sys.modules     # listed without importing the format's code
+
+
+def test_plugin_acquisition_reaches_the_core_without_activation(example_plugin):
+    import numpy as np
+
+    from vqa_studio.core.uncertainty import acquisition
+
+    assert "prob_variance" not in acquisition.acquisition_names()
+    plugins.load_plugins()
+    names = acquisition.acquisition_names()
+    assert names[-1] == "prob_variance" and names[:7] == list(acquisition._BUILTIN)
+    assert "vqa_studio_jsonl.acquisition" not in sys.modules  # imported on first use only
+    probs = np.array([[[0.9, 0.1], [0.1, 0.9]], [[0.5, 0.5], [0.5, 0.5]]])  # [N=2, C=2, T=2]
+    scores = acquisition.score_all(probs)                      # what scoring computes and stores
+    np.testing.assert_allclose(scores["prob_variance"], [0.16, 0.0])
+    assert acquisition.get_acquisition("prob_variance") is sys.modules["vqa_studio_jsonl.acquisition"].prob_variance
+    # the queue's sort list: every registered method, plugins' included, then stored-only ones
+    assert acquisition.sort_methods(["entropy", "old_plugin_method"]) == [*names, "old_plugin_method"]
+
+
+def test_load_plugins_runs_each_register_once(example_plugin):
+    registry, _ = plugins.load_plugins()
+    again, infos_again = plugins.load_plugins()
+    assert again is registry and [i.name for i in infos_again] == ["jsonl"]
+    with pytest.raises(ValueError, match="already registered"):
+        registry.add_format("jsonl", reader="x:y")
+
+
+def test_broken_plugin_is_listed_and_its_partial_registrations_removed(monkeypatch, capsys):
+    def half_broken(registry):
+        registry.add_acquisition("half_done", lambda probs: probs)
+        raise RuntimeError("cannot find its model files")
+
+    monkeypatch.setattr(plugins, "BUILTIN_PLUGINS", {"half": "tests.test_plugins:HALF", "broken": "no_such_xyz:register"})
+    monkeypatch.setattr(sys.modules[__name__], "HALF", half_broken, raising=False)
+    assert cli.main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "half" in out and "FAILED: RuntimeError: cannot find its model files" in out
+    assert "broken" in out and "ModuleNotFoundError" in out
+    from vqa_studio.core.uncertainty.acquisition import acquisition_names
+
+    assert "half_done" not in acquisition_names()
+    with pytest.raises(SystemExit) as exit_:                   # the app keeps working
+        cli.main(["export", "--help"])
+    assert exit_.value.code == 0 and "csv:" in capsys.readouterr().out
+
+
+def test_unavailable_encoder_is_listed_with_its_install_command():
+    from vqa_studio.core.model import encoders
+    from vqa_studio.core.registry import default_registry
+
+    reg = default_registry()
+    reg.add_media_encoder("hf_vit", "no_such_transformers_xyz:vit", modality="image", available=False,
+                          error="transformers is not installed", install="pip install 'vqa-studio[hf]'")
+    assert "hf_vit" in encoders.media_encoder_names() and "hf_vit" not in reg.media_encoder_names(available_only=True)
+    with pytest.raises(RuntimeError, match=r"not available here: transformers is not installed.*pip install"):
+        encoders.make_media_encoder("hf_vit", 8)

@@ -45,6 +45,9 @@ def create_app(argv: list[str] | None = None):
 
 def run_gui(folder: Path | None = None) -> int:
     """Open the main window (on ``folder``, or the last project opened) and run until it closes."""
+    from .plugins import load_plugins
+
+    load_plugins()  # metadata and each plugin's register(): cheap; a broken one is listed, never fatal
     app = create_app()
     from .qt.main_window import MainWindow
 

@@ -80,62 +80,51 @@ def _print(*a) -> None:
 
 # --- commands ------------------------------------------------------------------------------------------
 
-def cmd_import(args) -> int:
-    from .core.formats import clevr, csv_format, folder, vqa_v2
+def _format(name: str):
+    from .core.formats.transfer import find_format
 
-    fmt = args.format
-    if fmt == "vqa_v2":
-        if not args.questions:
-            raise _usage("--format vqa_v2 needs --questions Q.json")
-        records = vqa_v2.read(args.questions, args.annotations, args.images, args.image_pattern, args.split)
-    elif fmt == "clevr":
-        if not args.questions:
-            raise _usage("--format clevr needs --questions Q.json")
-        records = clevr.read(args.questions, args.images, args.split)
-    elif fmt == "csv":
-        if not args.input:
-            raise _usage("--format csv needs --input F.csv")
-        records = csv_format.read(args.input, args.images, args.split or "train")
-    elif fmt == "folder":
-        if not args.images:
-            raise _usage("--format folder needs --images DIR")
-        records = folder.read(args.images, args.split or "train")
-    else:
-        plugin = _plugin_format(fmt)
-        source = args.input or args.questions
-        if not source:
-            raise _usage(f"--format {fmt} needs --input FILE")
-        records = plugin.read(source, args.images, args.split)
+    try:
+        return find_format(name)
+    except VQAStudioError as exc:
+        raise _usage(getattr(exc, "problem", str(exc))) from None
+
+
+def cmd_import(args) -> int:
+    from .core.formats.transfer import import_generator, missing_field
+    from .core.registry import FIELDS
+
+    spec = _format(args.format)
+    if not spec.can_import:
+        raise _usage(f"the {spec.name} format cannot import")
+    values = {name: getattr(args, name, None) for name in FIELDS}
+    missing = missing_field(spec, values)
+    if missing:
+        raise _usage(f"--format {spec.name} needs {FIELDS[missing][0]} ({FIELDS[missing][1]})")
     project = _open(args, create=True)
     try:
-        report = drive(project.import_records(records, skip_bad=args.skip_bad, report_path=args.report,
-                                              copy_media=args.copy), quiet=args.quiet)
+        report = drive(import_generator(project, spec.name, values, skip_bad=args.skip_bad,
+                                        report_path=args.report, copy_media=args.copy), quiet=args.quiet)
     finally:
         project.close()
     _print(report.summary())
-    for err in report.skipped[:10]:
+    skipped = getattr(report, "skipped", [])
+    for err in skipped[:10]:
         print(f"  skipped: {err}", file=sys.stderr)
-    if len(report.skipped) > 10:
-        print(f"  ... and {len(report.skipped) - 10} more (see {report.report_path})", file=sys.stderr)
+    if len(skipped) > 10:
+        print(f"  ... and {len(skipped) - 10} more (see {report.report_path})", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_export(args) -> int:
-    from .core.formats import clevr, csv_format, folder, vqa_v2
+    from .core.formats.transfer import export_generator
 
+    spec = _format(args.format)
+    if not spec.can_export:
+        raise _usage(f"the {spec.name} format cannot export")
     project = _open(args)
     try:
-        splits = args.split or None
-        if args.format == "vqa_v2":
-            paths = vqa_v2.write(project.export_rows(splits), args.out, copy_images=not args.no_images)
-        elif args.format == "csv":
-            paths = [csv_format.write(project.export_rows(splits), args.out)]
-        elif args.format == "clevr":
-            paths = [clevr.write(project.export_rows(splits), args.out, copy_images=not args.no_images)]
-        elif args.format == "folder":
-            paths = folder.write(project.export_items(splits), args.out)
-        else:
-            paths = _plugin_format(args.format).write(project.export_rows(splits), args.out)
+        paths = drive(export_generator(project, spec.name, args.out, args.split or None,
+                                       copy_media=not args.no_images), quiet=args.quiet)
     finally:
         project.close()
     _print(f"exported {args.format} to {args.out}: {len(paths)} files")
@@ -144,31 +133,20 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
-BUILTIN_FORMATS = ("vqa_v2", "clevr", "csv", "folder")
-
-
-def _plugin_format(name: str):
-    from .plugins import load_plugins
-
-    registry, infos = load_plugins()
-    if name not in registry.formats:
-        broken = [f"{i.name} ({i.error})" for i in infos if i.error]
-        known = ", ".join([*BUILTIN_FORMATS, *sorted(registry.formats)])
-        raise _usage(f"unknown format '{name}' (known: {known})" + (f"; plugins that failed to load: {', '.join(broken)}" if broken else ""))
-    return registry.formats[name]
-
-
 def cmd_plugins(args) -> int:
-    from .plugins import load_plugins
+    from .core.registry import default_registry
 
-    registry, infos = load_plugins()
-    if not infos:
+    registry = default_registry()
+    if not registry.plugins:
         _print("no plugins installed (see plugins/ for an example)")
-    for info in infos:
+    for info in registry.plugins:
         state = "loaded" if info.loaded else f"FAILED: {info.error}"
         _print(f"{info.name:<16} {info.target:<40} {info.dist or '':<20} {state}")
-    for name, f in sorted(registry.formats.items()):
-        _print(f"  format {name}: {f.description}")
+    for kind, space in (("format", registry.formats), ("acquisition", registry.acquisitions),
+                        ("media encoder", registry.media_encoders), ("question encoder", registry.question_encoders)):
+        for name, entry in space.items():
+            if entry.source != "built-in":
+                _print(f"  {kind} {name} (from {entry.source}) {getattr(entry, 'description', '')}".rstrip())
     return EXIT_OK
 
 
@@ -393,20 +371,7 @@ def _usage(msg: str) -> _UsageError:
     return _UsageError(msg)
 
 
-COMMANDS: dict[str, Callable] = {}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vqa-studio", description="VQA Studio: review, correct and retrain VQA data.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    def add(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        p.set_defaults(func=func)
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-        return p
-
+def _add_demo(add) -> None:
     p = add("demo", cmd_demo, "build the built-in demo project (generated locally, no download) and open it")
     p.add_argument("--project", help="where to put the demo project (default: the per-user data folder)")
     p.add_argument("--no-gui", action="store_true", help="build it and print what was done, without opening the GUI")
@@ -418,33 +383,71 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fraction of the training scenes whose answers are given (the rest is the review pool)")
     p.add_argument("--no-train", action="store_true", help="do not train the first model")
 
+
+def _add_gui(add) -> None:
     p = add("gui", cmd_gui, "open the desktop app")
     p.add_argument("--project", help="project folder to open")
 
-    p = add("import", cmd_import, "import questions, answers and media into a project (created if missing)")
+
+def _format_type(registry, formats):
+    """``--format``'s check: a registered format that can do this (the choices are ``formats``)."""
+    names = [f.name for f in formats]
+
+    def check(name: str) -> str:
+        if name in names:
+            return name
+        try:
+            registry.format(name)
+        except KeyError as exc:
+            raise argparse.ArgumentTypeError(str(exc.args[0])) from None
+        raise argparse.ArgumentTypeError(f"the {name} format cannot do this (choose from {', '.join(names)})")
+
+    check.__name__ = "format"
+    return check
+
+
+def _format_help(formats, export: bool) -> str:
+    """One line per registered format, for the --format help (``%`` escaped for argparse)."""
+    lines = [f"{f.name}: {f.description or f.title}" + ("" if f.source == "built-in" else f" (plugin {f.source})")
+             for f in formats]
+    what = "export" if export else "import"
+    return (f"format to {what}: " + "; ".join(lines)).replace("%", "%%")
+
+
+def _add_import(add, registry) -> None:
+    formats = registry.import_formats()
+    p = add("import", cmd_import, "import questions, answers, media or 3D cuboids into a project (created if missing)")
     p.add_argument("--project", required=True, help="project folder")
-    p.add_argument("--format", required=True, metavar="FORMAT",
-                   help="vqa_v2, clevr, csv, folder, or a format added by a plugin (see `vqa-studio plugins`)")
+    p.add_argument("--format", required=True, metavar="FORMAT", type=_format_type(registry, formats),
+                   help=_format_help(formats, export=False) + " (see `vqa-studio plugins`)")
     p.add_argument("--questions", help="questions JSON (vqa_v2, clevr)")
     p.add_argument("--annotations", help="annotations JSON (vqa_v2, optional)")
-    p.add_argument("--input", help="the CSV file (csv)")
-    p.add_argument("--images", help="images folder (relative CSV paths resolve against it)")
+    p.add_argument("--input", help="the CSV file (csv); the labels folder or file (kitti, datumaro, labelcloud); "
+                                   "a plugin format's input")
+    p.add_argument("--images", help="images folder (relative CSV paths resolve against it); point-cloud folder "
+                                    "(cuboid formats, default: the one next to the labels)")
     p.add_argument("--image-pattern", help="vqa_v2: image file name from the image id, e.g. '{image_id:012d}.jpg' "
                                            "(default: COCO_{data_subtype}_{image_id:012d}.jpg, then {image_id}.png|.jpg)")
-    p.add_argument("--split", help="split for the imported items (vqa_v2: default from data_subtype; others: train)")
+    p.add_argument("--split", help="split for the imported items (vqa_v2: default from data_subtype; datumaro: the "
+                                   "subset; others: train)")
     p.add_argument("--skip-bad", action="store_true", help="import the good records, skip the bad ones and write a report")
     p.add_argument("--report", type=Path, help="where to write the skipped-records report (JSON)")
     p.add_argument("--copy", action="store_true", help="copy media into the project's media/ folder (default: reference them)")
 
-    p = add("export", cmd_export, "export questions and answers")
+
+def _add_export(add, registry) -> None:
+    formats = registry.export_formats()
+    p = add("export", cmd_export, "export questions and answers, media or 3D cuboids")
     p.add_argument("--project", required=True)
-    p.add_argument("--format", required=True, metavar="FORMAT", help="vqa_v2, csv, clevr, folder, or a plugin's format")
+    p.add_argument("--format", required=True, metavar="FORMAT", type=_format_type(registry, formats),
+                   help=_format_help(formats, export=True))
     p.add_argument("--out", required=True, type=Path, help="output folder (csv: a folder or a .csv path)")
     p.add_argument("--split", action="append", help="only this split (repeatable)")
-    p.add_argument("--no-images", action="store_true", help="vqa_v2/clevr: do not copy the images next to the JSON")
+    p.add_argument("--no-images", action="store_true",
+                   help="vqa_v2/clevr: do not copy the images next to the JSON; cuboid formats: nor the point clouds")
 
-    add("plugins", cmd_plugins, "list installed plugins and what they add")
 
+def _add_train(add) -> None:
     p = add("train", cmd_train, "train a new model version on the project's labels (it becomes active)")
     p.add_argument("--project", required=True)
     p.add_argument("--mode", choices=["full", "finetune"], default="full",
@@ -468,9 +471,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze-media-at", type=float, default=None, metavar="F",
                    help="freeze the image / point-cloud encoder from the first epoch that starts past this share "
                         "(0..1) of training, and reuse its features (faster steps)")
-    p.add_argument("--image-encoder", default="cnn_grid", help="cnn_grid or mobilenet_grid (for slow machines)")
-    p.add_argument("--question-encoder", default="gru", help="gru or transformer")
+    _add_encoder_options(p)
 
+
+def _add_encoder_options(p) -> None:
+    from .core.registry import default_registry
+
+    reg = default_registry()
+    p.add_argument("--image-encoder", default="cnn_grid",
+                   help=f"media encoder of image models: {', '.join(reg.media_encoder_names('image'))}")
+    p.add_argument("--question-encoder", default="gru", help=f"one of {', '.join(reg.question_encoders)}")
+
+
+def _add_score(add) -> None:
     p = add("score", cmd_score, "score every question: proposals, uncertainty (MC-dropout x ensemble), attention")
     p.add_argument("--project", required=True)
     p.add_argument("--model", help="a registered version (default: the active one) or a model .pt file")
@@ -481,10 +494,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true",
                    help="score with the distilled student (int8 when trained with --quantize) instead of the ensemble")
 
+
+def _add_models(add) -> None:
     p = add("models", cmd_models, "list model versions; --activate VERSION makes one active (rollback)")
     p.add_argument("--project", required=True)
     p.add_argument("--activate", metavar="VERSION")
 
+
+def _add_simulate(add) -> None:
     p = add("simulate", cmd_simulate, "simulate active learning on labelled data (hide labels, acquire, retrain)")
     p.add_argument("--project", required=True)
     p.add_argument("--strategy", action="append", required=True,
@@ -504,19 +521,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-epochs", type=int, default=24, help="epochs of that full-data training (from scratch)")
     p.add_argument("--out", type=Path, required=True, help="CSV of labels vs accuracy (a PNG plot is written beside it)")
 
+
+def _add_evaluate(add) -> None:
     p = add("evaluate", cmd_evaluate, "VQA accuracy of a model on a split (official VQA v2 rules)")
     p.add_argument("--project", required=True)
     p.add_argument("--split", default="test")
     p.add_argument("--model", help="version (default: the active one)")
     p.add_argument("--results", type=Path, help="write the answers in VQA v2 results format")
 
+
+def _add_stats(add) -> None:
     p = add("stats", cmd_stats, "print counts: items, questions by status/split/type, corrections, models")
     p.add_argument("--project", required=True)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; the format choices are the registry's (plugins included once ``load_plugins`` ran)."""
+    from .core.registry import default_registry
+
+    registry = default_registry()
+    parser = argparse.ArgumentParser(prog="vqa-studio", description="VQA Studio: review, correct and retrain VQA data.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+        return p
+
+    _add_demo(add)
+    _add_gui(add)
+    _add_import(add, registry)
+    _add_export(add, registry)
+    add("plugins", cmd_plugins, "list installed plugins (and why one failed) and what they add")
+    _add_train(add)
+    _add_score(add)
+    _add_models(add)
+    _add_simulate(add)
+    _add_evaluate(add)
+    _add_stats(add)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .plugins import load_plugins
+
+    load_plugins()  # metadata and each plugin's register(): cheap; a broken plugin is listed, not fatal
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+
 from tests.conftest import db_snapshot, make_vqa_v2
 from tests.qt.conftest import add_model, open_and_wait
+from tests.test_cli import _boxes_by_cloud, _cuboid_project
+from tests.test_plugins import example_plugin  # noqa: F401 - the example plugin, installed for a test
 from vqa_studio.core.project import Project
 from vqa_studio.core.types import Status
 
@@ -136,3 +140,78 @@ def test_opening_a_folder_that_is_not_a_project(qtbot, window, tmp_path):
     (tmp_path / "broken" / "project.db").write_bytes(b"this is not sqlite" * 10)
     assert not win.open_project(tmp_path / "broken")
     assert win.project is None
+
+
+def test_dialogs_list_the_registry_formats_and_the_queue_a_plugin_method(qtbot, window, review_project,
+                                                                        example_plugin):  # noqa: F811
+    from vqa_studio import plugins
+
+    plugins.load_plugins()                                    # what run_gui does at start
+    win = window
+    open_and_wait(qtbot, win, review_project)
+    win.act_import.trigger()                                  # File > Import...
+    dlg = win.import_dialog_widget
+    names = [dlg.format.itemData(i) for i in range(dlg.format.count())]
+    assert names == ["vqa_v2", "clevr", "csv", "folder", "kitti", "datumaro", "labelcloud", "jsonl"]
+    dlg.set_format("kitti")
+    shown = {k for k, w in dlg.fields.items() if dlg.form.isRowVisible(w)}
+    assert shown == {"input", "images", "split"}
+    dlg.set_format("vqa_v2")
+    assert {k for k, w in dlg.fields.items() if dlg.form.isRowVisible(w)} == {
+        "questions", "annotations", "images", "image_pattern", "split"}
+    dlg.close()
+    exp = win.export_dialog()                                 # File > Export...
+    assert [exp.format.itemData(i) for i in range(exp.format.count())] == names
+    exp.close()
+    # the plugin's acquisition function is one of the queue's sort methods
+    sort = win.queue_dock_widget.sort
+    qtbot.waitUntil(lambda: sort.findData("prob_variance") >= 0, timeout=10000)
+    assert sort.findData("entropy") < sort.findData("prob_variance") < sort.findData("id")
+
+
+def test_cuboid_formats_through_the_export_and_import_dialogs(qtbot, tmp_path):
+    from vqa_studio.qt.dialogs.import_export import ExportDialog, ImportDialog
+
+    want = _cuboid_project(tmp_path / "p", tmp_path)
+    with Project.open(tmp_path / "p") as p:
+        dlg = ExportDialog(p)
+        qtbot.addWidget(dlg)
+        dlg.format.setCurrentIndex(dlg.format.findData("labelcloud"))
+        dlg.out.setText(str(tmp_path / "out"))
+        dlg.go.click()
+        qtbot.waitUntil(lambda: not dlg.running, timeout=30000)
+        assert "Exported 4 files" in dlg.status.text(), dlg.status.text()  # 2 label files + 2 clouds
+    with Project.open(tmp_path / "fresh", create=True) as p:
+        dlg = ImportDialog(p)
+        qtbot.addWidget(dlg)
+        dlg.set_format("labelcloud")
+        dlg.set_field("input", tmp_path / "out")
+        with qtbot.waitSignal(dlg.imported, timeout=30000) as sig:
+            dlg.go.click()
+        qtbot.waitUntil(lambda: not dlg.running, timeout=30000)
+        assert sig.args[0].cuboids == 3 and "imported 3 cuboids on 2 point clouds" in dlg.status.text()
+    got = _boxes_by_cloud(tmp_path / "fresh")
+    assert {n: len(b) for n, (_, b) in got.items()} == {n: len(b) for n, b in want.items()}
+
+
+def test_train_dialog_offers_the_registry_encoders(qtbot):
+    from vqa_studio.core.registry import default_registry
+    from vqa_studio.qt.dialogs.train import TrainDialog
+
+    reg = default_registry()
+    reg.add_media_encoder("test_missing_dep", "no_such_module_xyz:enc", modality="image", available=False,
+                          error="needs transformers", install="pip install transformers")
+    try:
+        dlg = TrainDialog(has_model=False)
+        qtbot.addWidget(dlg)
+        boxes = {arg: box for arg, _, box in dlg.encoders}
+        image = boxes["image_encoder"]
+        assert [image.itemData(i) for i in range(image.count())] == ["cnn_grid", "mobilenet_grid", "test_missing_dep"]
+        missing = image.findData("test_missing_dep")
+        assert not image.model().item(missing).isEnabled() and "pip install" in image.itemData(missing, Qt.ToolTipRole)
+        assert [boxes["cloud_encoder"].itemData(i) for i in range(boxes["cloud_encoder"].count())] == ["pointnet"]
+        assert dlg.params()["image_encoder"] == "cnn_grid" and dlg.params()["cloud_encoder"] == "pointnet"
+        image.setCurrentIndex(image.findData("mobilenet_grid"))
+        assert dlg.params()["image_encoder"] == "mobilenet_grid"
+    finally:
+        del reg.media_encoders["test_missing_dep"]

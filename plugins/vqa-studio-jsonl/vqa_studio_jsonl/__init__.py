@@ -1,4 +1,5 @@
-"""Example VQA Studio plugin. Importing this module is cheap: the format lives in ``.format``."""
+"""Example VQA Studio plugin. Importing this module is cheap: the format lives in ``.format``, the
+acquisition function in ``.acquisition``; each is imported the first time it is used."""
 
 
 def register(registry) -> None:
@@ -7,4 +8,6 @@ def register(registry) -> None:
         reader="vqa_studio_jsonl.format:read",
         writer="vqa_studio_jsonl.format:write",
         description="JSON Lines: {image, question, answer, split} per line",
+        label="JSON Lines (image, question, answer, split)",
     )
+    registry.add_acquisition("prob_variance", "vqa_studio_jsonl.acquisition:prob_variance")

@@ -18,7 +18,8 @@ from .base import BadRecord, ExportQuestion, Record, RecordAnswer
 COLUMNS = ("image", "question", "answer", "split")
 
 
-def read(csv_path: str | Path, images_dir: str | Path | None = None, split: str = "train") -> Iterator[Record | BadRecord]:
+def read(csv_path: str | Path, images_dir: str | Path | None = None, split: str | None = "train") -> Iterator[Record | BadRecord]:
+    split = split or "train"
     path = Path(csv_path)
     base = (Path(images_dir) if images_dir else path.parent).resolve()
     try:

@@ -17,7 +17,8 @@ from .base import BadRecord, Record
 _SPLIT_DIRS = {"train": "train", "training": "train", "val": "val", "validation": "val", "test": "test"}
 
 
-def read(folder: str | Path, split: str = "train") -> Iterator[Record | BadRecord]:
+def read(folder: str | Path, split: str | None = "train") -> Iterator[Record | BadRecord]:
+    split = split or "train"
     root = Path(folder).resolve()
     if not root.is_dir():
         raise BadInputError(root, "not a folder")

@@ -163,7 +163,7 @@ def to_kitti_line(c: Cuboid, calib=None) -> str:
             box2d = (uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max())
     kind = "_".join(c.label.split()) or "Misc"
     nums = [*box2d, c.height, c.width, c.length, *bottom, ry]
-    return f"{kind} 0.00 0 {alpha:.6f} " + " ".join(f"{v:.6f}" for v in nums)
+    return f"{kind} 0.00 0 {alpha:.6f} " + " ".join(f"{v:.9f}" for v in nums)
 
 
 def read_kitti_labels(path: str | os.PathLike, calib=None) -> list[Cuboid]:

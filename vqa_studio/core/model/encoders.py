@@ -32,6 +32,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..registry import NamespaceView, default_registry
+
 
 class MediaFeatures(NamedTuple):
     regions: torch.Tensor  # [U, K, D_v]
@@ -47,53 +49,51 @@ class QuestionFeatures(NamedTuple):
 MediaFactory = Callable[..., nn.Module]
 QuestionFactory = Callable[..., nn.Module]
 
-_MEDIA_ENCODERS: dict[str, MediaFactory] = {}
-_QUESTION_ENCODERS: dict[str, QuestionFactory] = {}
+#: name -> factory: live views of the one registry (``core/registry.py``), where the built-ins below
+#: register as plugins do (``core/builtins.py``)
+_MEDIA_ENCODERS = NamespaceView("media_encoders", "add_media_encoder")
+_QUESTION_ENCODERS = NamespaceView("question_encoders", "add_question_encoder")
 
 
-def register_media_encoder(name: str, factory: MediaFactory, *, replace: bool = False) -> None:
+def register_media_encoder(name: str, factory: MediaFactory | str, *, replace: bool = False,
+                           modality: str = "image") -> None:
     """Make ``factory(out_dim, dropout, **options)`` available as media encoder ``name``."""
-    if name in _MEDIA_ENCODERS and not replace:
-        raise ValueError(f"a media encoder named {name!r} is already registered")
-    _MEDIA_ENCODERS[name] = factory
+    default_registry().add_media_encoder(name, factory, modality=modality, replace=replace)
 
 
-def register_question_encoder(name: str, factory: QuestionFactory, *, replace: bool = False) -> None:
+def register_question_encoder(name: str, factory: QuestionFactory | str, *, replace: bool = False) -> None:
     """Make ``factory(vocab_size, word_dim, out_dim, dropout, **options)`` available as ``name``."""
-    if name in _QUESTION_ENCODERS and not replace:
-        raise ValueError(f"a question encoder named {name!r} is already registered")
-    _QUESTION_ENCODERS[name] = factory
+    default_registry().add_question_encoder(name, factory, replace=replace)
 
 
 def media_encoder_names() -> list[str]:
-    return sorted(_MEDIA_ENCODERS)
+    return sorted(default_registry().media_encoders)
 
 
 def question_encoder_names() -> list[str]:
-    return sorted(_QUESTION_ENCODERS)
+    return sorted(default_registry().question_encoders)
+
+
+def _factory(space: dict, name: str, what: str, known: list[str]):
+    spec = space.get(name)
+    if spec is None:
+        raise KeyError(f"unknown {what} {name!r} (known: {', '.join(known)}); "
+                       "is the plugin that provides it installed?")
+    if not spec.is_available():
+        raise RuntimeError(f"the {what} {name!r} is not available here: {spec.error or 'a dependency is missing'}"
+                           + (f" (install it with: {spec.install})" if spec.install else ""))
+    return spec.get()
 
 
 def make_media_encoder(name: str, out_dim: int, dropout: float = 0.0, **options) -> nn.Module:
-    try:
-        factory = _MEDIA_ENCODERS[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown media encoder {name!r} (known: {', '.join(media_encoder_names())}); "
-            "is the plugin that provides it installed?"
-        ) from None
+    factory = _factory(default_registry().media_encoders, name, "media encoder", media_encoder_names())
     return factory(out_dim, dropout, **options)
 
 
 def make_question_encoder(
     name: str, vocab_size: int, word_dim: int, out_dim: int, dropout: float = 0.0, **options
 ) -> nn.Module:
-    try:
-        factory = _QUESTION_ENCODERS[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown question encoder {name!r} (known: {', '.join(question_encoder_names())}); "
-            "is the plugin that provides it installed?"
-        ) from None
+    factory = _factory(default_registry().question_encoders, name, "question encoder", question_encoder_names())
     return factory(vocab_size, word_dim, out_dim, dropout, **options)
 
 
@@ -433,8 +433,6 @@ def transformer(vocab_size: int, word_dim: int, out_dim: int, dropout: float = 0
     return TransformerQuestion(vocab_size, word_dim, out_dim, dropout, **options)
 
 
-_MEDIA_ENCODERS.update(cnn_grid=cnn_grid, mobilenet_grid=mobilenet_grid, pointnet=pointnet)
-_QUESTION_ENCODERS.update(gru=gru, transformer=transformer, conv=conv)
 
 __all__ = [
     "MediaFeatures",

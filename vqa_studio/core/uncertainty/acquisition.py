@@ -28,9 +28,11 @@ against round-off.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
+
+from ..registry import NamespaceView, default_registry
 
 AcquisitionFn = Callable[[np.ndarray], np.ndarray]
 
@@ -138,8 +140,10 @@ variation_ratio.__doc__ = "1 - (frequency of the modal hard vote over the T samp
 vote_entropy.__doc__ = "Entropy of the histogram of the T hard votes."
 mean_kl.__doc__ = "mean_t KL(p_t || mean_t p_t), KL to the consensus (equal to BALD up to round-off)."
 
-#: name -> function, in the order menus should list them
-ACQUISITIONS: dict[str, AcquisitionFn] = {
+#: name -> function, in the order menus should list them: a live view of the one registry
+#: (``core/registry.py``), where the built-ins above register as plugins do (``core/builtins.py``)
+ACQUISITIONS = NamespaceView("acquisitions", "add_acquisition")
+_BUILTIN: dict[str, AcquisitionFn] = {
     "entropy": entropy,
     "least_confidence": least_confidence,
     "margin": margin,
@@ -148,25 +152,32 @@ ACQUISITIONS: dict[str, AcquisitionFn] = {
     "vote_entropy": vote_entropy,
     "mean_kl": mean_kl,
 }
-_BUILTIN = dict(ACQUISITIONS)
 
 
-def register_acquisition(name: str, fn: AcquisitionFn, *, replace: bool = False) -> None:
-    """Add ``fn(probs [N, C, T]) -> [N]`` (higher = more informative) under ``name``."""
-    if name in ACQUISITIONS and not replace:
-        raise ValueError(f"an acquisition function named {name!r} is already registered")
-    ACQUISITIONS[name] = fn
+def register_acquisition(name: str, fn: AcquisitionFn | str, *, replace: bool = False) -> None:
+    """Add ``fn(probs [N, C, T]) -> [N]`` (higher = more informative) under ``name`` (a callable or
+    a ``"module:attr"`` string imported on first use)."""
+    default_registry().add_acquisition(name, fn, replace=replace)
 
 
 def get_acquisition(name: str) -> AcquisitionFn:
+    entries = default_registry().acquisitions
     try:
-        return ACQUISITIONS[name]
+        entry = entries[name]
     except KeyError:
-        raise KeyError(f"unknown acquisition function {name!r} (known: {', '.join(ACQUISITIONS)})") from None
+        raise KeyError(f"unknown acquisition function {name!r} (known: {', '.join(entries)})") from None
+    return entry.get()
 
 
 def acquisition_names() -> list[str]:
-    return list(ACQUISITIONS)
+    return list(default_registry().acquisitions)
+
+
+def sort_methods(scored: Iterable[str] = ()) -> list[str]:
+    """The methods a queue can be sorted by: every registered acquisition function (plugins' too), in
+    the registry's order, then any other method a model version has stored scores for (``scored``)."""
+    names = acquisition_names()
+    return names + sorted(set(scored) - set(names))
 
 
 def score_all(probs, names: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -176,10 +187,9 @@ def score_all(probs, names: list[str] | None = None) -> dict[str, np.ndarray]:
     chunk instead of recomputing them; registered extras are called as they are.
     """
     a = _as_samples(probs)
-    names = list(ACQUISITIONS) if names is None else list(names)
-    for name in names:
-        get_acquisition(name)  # unknown names fail before any work
-    builtin = [n for n in names if ACQUISITIONS[n] is _BUILTIN.get(n)]
+    names = acquisition_names() if names is None else list(names)
+    fns = {name: get_acquisition(name) for name in names}  # unknown names fail before any work
+    builtin = [n for n in names if fns[n] is _BUILTIN.get(n)]
     out = {n: np.empty(a.shape[0], dtype=np.float64) for n in builtin}
     t = a.shape[2]
     for s in _chunks(a.shape[0]):
@@ -205,7 +215,7 @@ def score_all(probs, names: list[str] | None = None) -> dict[str, np.ndarray]:
                 out[n][s] = _k_mean_kl(x)
     for n in names:
         if n not in out:
-            out[n] = np.asarray(ACQUISITIONS[n](a), dtype=np.float64)
+            out[n] = np.asarray(fns[n](a), dtype=np.float64)
     return {n: out[n] for n in names}
 
 
@@ -246,6 +256,7 @@ __all__ = [
     "register_acquisition",
     "get_acquisition",
     "acquisition_names",
+    "sort_methods",
     "score_all",
     "votes",
     "top_k",

@@ -1,12 +1,13 @@
-"""Import (VQA v2, CLEVR, CSV, a folder of images) and export, with progress and cancel.
+"""Import and export in every registered format (VQA v2, CLEVR, CSV, a folder of media, the cuboid
+formats KITTI / Datumaro / labelCloud, and any plugin's), with progress and cancel.
 
-The import runs the core's generator (``Project.import_records``) in a worker thread; cancel closes
-it, which rolls the whole import back. A bad file is reported in the dialog, naming the file, the
-record and the problem; the project is left as it was.
+The format lists and each format's fields are read from the registry (``core/registry.py``); the
+work is the core's generators (``core/formats/transfer.py``, the CLI's too) in a worker thread.
+Cancel closes the generator, which rolls a question import back. A bad file is reported in the
+dialog, naming the file, the record and the problem; the project is left as it was.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, Generator
 
 from PySide6.QtCore import Qt, Signal
@@ -26,22 +27,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.errors import BadInputError, VQAStudioError
+from ...core.errors import VQAStudioError
 from ...core.types import Progress
 from ..style import COLORS
 from ..workers import GeneratorTask
 
-IMPORT_FORMATS = [("VQA v2 (questions + annotations JSON)", "vqa_v2"), ("CLEVR (questions JSON)", "clevr"),
-                  ("CSV (image, question, answer)", "csv"), ("Folder of images (no questions)", "folder")]
-EXPORT_FORMATS = [("VQA v2", "vqa_v2"), ("CSV", "csv"), ("CLEVR", "clevr"), ("Folder of images", "folder")]
+_FIELD_LABELS = {"questions": "Questions", "annotations": "Annotations", "input": "Input", "images": "Media folder",
+                 "image_pattern": "Pattern", "split": "Split"}
 
-# which fields each import format uses
-_FIELDS = {
-    "vqa_v2": ("questions", "annotations", "images", "pattern", "split"),
-    "clevr": ("questions", "images", "split"),
-    "csv": ("input", "images", "split"),
-    "folder": ("images", "split"),
-}
+
+def import_formats() -> list[tuple[str, str]]:
+    """``(label, name)`` of every format that can import, built-in and plugin, from the registry."""
+    from ...core.registry import default_registry
+
+    return [(f.title, f.name) for f in default_registry().import_formats()]
+
+
+def export_formats() -> list[tuple[str, str]]:
+    """``(label, name)`` of every format that can export, from the registry."""
+    from ...core.registry import default_registry
+
+    return [(f.title, f.name) for f in default_registry().export_formats()]
+
+
+def _import_fields(fmt: str) -> tuple[str, ...]:
+    from ...core.registry import default_registry
+
+    spec = default_registry().formats.get(fmt)
+    return spec.import_fields if spec is not None else ()
 
 
 class _PathField(QWidget):
@@ -74,38 +87,11 @@ class _PathField(QWidget):
         self.edit.setText(t)
 
 
-def make_reader(fmt: str, fields: dict[str, Any]):
-    """The core reader for ``fmt`` with the dialog's fields (a lazy iterator of records)."""
-    from ...core.formats import clevr, csv_format, folder, vqa_v2
-
-    split = fields.get("split") or None
-    images = fields.get("images") or None
-    if fmt == "vqa_v2":
-        if not fields.get("questions"):
-            raise BadInputError(None, "choose the questions file (v2_OpenEnded_..._questions.json)")
-        return vqa_v2.read(fields["questions"], fields.get("annotations") or None, images,
-                           fields.get("pattern") or None, split)
-    if fmt == "clevr":
-        if not fields.get("questions"):
-            raise BadInputError(None, "choose the CLEVR questions file")
-        return clevr.read(fields["questions"], images, split)
-    if fmt == "csv":
-        if not fields.get("input"):
-            raise BadInputError(None, "choose the CSV file")
-        return csv_format.read(fields["input"], images, split or "train")
-    if fmt == "folder":
-        if not images:
-            raise BadInputError(None, "choose the folder of images")
-        return folder.read(images, split or "train")
-    raise BadInputError(None, f"unknown format {fmt}")
-
-
 def import_generator(project, fmt: str, fields: dict[str, Any], skip_bad: bool, copy: bool
                      ) -> Generator[Progress, None, Any]:
-    yield Progress("reading", 0, None, "reading the files")
-    records = make_reader(fmt, fields)
-    report = yield from project.import_records(records, skip_bad=skip_bad, copy_media=copy)
-    return report
+    from ...core.formats import transfer
+
+    return (yield from transfer.import_generator(project, fmt, fields, skip_bad=skip_bad, copy_media=copy))
 
 
 class _TaskDialog(QDialog):
@@ -224,26 +210,24 @@ class ImportDialog(_TaskDialog):
         self.project = project
         self.setWindowTitle("Import")
         self.format = QComboBox()
-        for label, value in IMPORT_FORMATS:
+        for label, value in import_formats():
             self.format.addItem(label, value)
         self.fields = {
             "questions": _PathField("questions JSON file", False, "JSON (*.json);;All files (*)"),
             "annotations": _PathField("annotations JSON file (optional: answers)", False, "JSON (*.json);;All files (*)"),
-            "input": _PathField("CSV file", False, "CSV (*.csv);;All files (*)"),
-            "images": _PathField("folder of images", True),
-            "pattern": QLineEdit(),
+            "input": _PathField("the input file (CSV, a plugin's format) or the labels folder (cuboids)", False),
+            "images": _PathField("folder of images or point clouds", True),
+            "image_pattern": QLineEdit(),
             "split": QLineEdit(),
         }
-        self.fields["pattern"].setPlaceholderText("image file pattern (optional), e.g. COCO_val2014_{image_id:012d}.jpg")
+        self.fields["image_pattern"].setPlaceholderText("image file pattern (optional), e.g. COCO_val2014_{image_id:012d}.jpg")
         self.fields["split"].setPlaceholderText("split (default: from the file, or train)")
         self.skip_bad = QCheckBox("Skip bad records (import the rest and write a report)")
         self.copy = QCheckBox("Copy the media into the project folder")
         self.form = QFormLayout()
         self.form.addRow("Format", self.format)
-        labels = {"questions": "Questions", "annotations": "Annotations", "input": "CSV file", "images": "Images",
-                  "pattern": "Pattern", "split": "Split"}
         for key, w in self.fields.items():
-            self.form.addRow(labels[key], w)
+            self.form.addRow(_FIELD_LABELS[key], w)
         self.go.setText("Import")
         lay = QVBoxLayout(self)
         lay.addLayout(self.form)
@@ -263,12 +247,12 @@ class ImportDialog(_TaskDialog):
         self.fields[key].setText(str(value))
 
     def _format_changed(self) -> None:
-        used = _FIELDS[self.format.currentData()]
+        used = _import_fields(self.format.currentData())
         for key, w in self.fields.items():
             self.form.setRowVisible(w, key in used)
 
     def values(self) -> dict[str, str]:
-        used = _FIELDS[self.format.currentData()]
+        used = _import_fields(self.format.currentData())
         return {k: self.fields[k].text().strip() for k in used}
 
     def make_generator(self):
@@ -283,26 +267,9 @@ class ImportDialog(_TaskDialog):
 
 
 def export_generator(project, fmt: str, out: str, splits: list[str] | None, copy_images: bool):
-    from ...core.formats import clevr, csv_format, folder, vqa_v2
+    from ...core.formats import transfer
 
-    if not out:
-        raise BadInputError(None, "choose where to export to")
-    yield Progress("export", 0, None, f"writing {fmt} to {out}")
-    if fmt == "vqa_v2":
-        paths = vqa_v2.write(project.export_rows(splits), out, copy_images=copy_images)
-    elif fmt == "csv":
-        target = Path(out)
-        if target.suffix.lower() != ".csv":
-            target = target / "questions.csv"
-        paths = [csv_format.write(project.export_rows(splits), target)]
-    elif fmt == "clevr":
-        paths = [clevr.write(project.export_rows(splits), out, copy_images=copy_images)]
-    elif fmt == "folder":
-        paths = folder.write(project.export_items(splits), out)
-    else:
-        raise BadInputError(None, f"unknown format {fmt}")
-    yield Progress("export", 1, 1, f"{len(paths)} files written")
-    return paths
+    return (yield from transfer.export_generator(project, fmt, out, splits, copy_media=copy_images))
 
 
 class ExportDialog(_TaskDialog):
@@ -311,12 +278,12 @@ class ExportDialog(_TaskDialog):
         self.project = project
         self.setWindowTitle("Export")
         self.format = QComboBox()
-        for label, value in EXPORT_FORMATS:
+        for label, value in export_formats():
             self.format.addItem(label, value)
         self.out = _PathField("output folder", True)
         self.splits = QLineEdit()
         self.splits.setPlaceholderText("splits, comma separated (default: all)")
-        self.copy_images = QCheckBox("Copy the images")
+        self.copy_images = QCheckBox("Copy the images / point clouds")
         self.copy_images.setChecked(True)
         form = QFormLayout()
         form.addRow("Format", self.format)

@@ -1,6 +1,8 @@
 """Train / fine-tune dialog: mode, epochs, ensemble size, mixed precision, gradient accumulation,
 batch size, two speed-ups (skipping what the model already answers, freezing the media encoder late),
-device, and which device was detected (asked of a short child process: the GUI never imports torch)."""
+the media encoder of each model kind (the registry's encoders, plugins' included; one whose optional
+dependency is missing is listed, disabled, with how to install it), device, and which device was
+detected (asked of a short child process: the GUI never imports torch)."""
 from __future__ import annotations
 
 import os
@@ -19,6 +21,29 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QVBoxLayout,
 )
+
+
+def encoder_combos() -> list[tuple[str, str, QComboBox]]:
+    """Per model kind of the registry: (its ``TrainingArgs`` field, a label, a combo of the media
+    encoders of its modality, the default selected)."""
+    from ...core.registry import default_registry
+
+    reg = default_registry()
+    out = []
+    for kind in reg.model_kinds.values():
+        box = QComboBox()
+        for name in reg.media_encoder_names(kind.modality):
+            spec = reg.media_encoders[name]
+            box.addItem(name + (f" ({spec.description})" if spec.description else ""), name)
+            if not spec.is_available():
+                i = box.count() - 1
+                box.model().item(i).setEnabled(False)
+                why = spec.error or "a dependency is missing"
+                box.setItemData(i, why + (f"; install: {spec.install}" if spec.install else ""), Qt.ToolTipRole)
+        box.setCurrentIndex(max(0, box.findData(kind.default_encoder)))
+        out.append((kind.encoder_arg, f"{kind.modality.capitalize()} encoder", box))
+    return out
+
 
 _PROBE = ("from vqa_studio.core.train.config import describe_device\n"
           "print(describe_device())\n")
@@ -58,6 +83,7 @@ class TrainDialog(QDialog):
         self.freeze_media = QCheckBox("Freeze the image / point-cloud encoder for the last 30%")
         self.freeze_media.setToolTip("the media encoder stops learning 70% of the way through and its features are "
                                      "computed once: the remaining steps are faster")
+        self.encoders = encoder_combos()
         self.device = QComboBox()
         for label, value in (("auto", "auto"), ("CPU", "cpu"), ("CUDA GPU", "cuda")):
             self.device.addItem(label, value)
@@ -75,6 +101,8 @@ class TrainDialog(QDialog):
         form.addRow("Batch size", self.batch)
         form.addRow("Speed-ups", self.skip_easy)
         form.addRow("", self.freeze_media)
+        for _, label, box in self.encoders:
+            form.addRow(label, box)
         form.addRow("Device", self.device)
         form.addRow("Detected", self.detected)
         note = QLabel("Training runs in a separate process: keep reviewing meanwhile. When it finishes, the new "
@@ -108,6 +136,7 @@ class TrainDialog(QDialog):
             "batch_size": self.batch.value(),
             "skip_easy": 0.75 if self.skip_easy.isChecked() else 0.0,
             "freeze_media_at": 0.7 if self.freeze_media.isChecked() else None,
+            **{arg: box.currentData() for arg, _, box in self.encoders},
         }
 
 
