@@ -483,11 +483,17 @@ def _add_encoder_options(p) -> None:
     p.add_argument("--question-encoder", default="gru", help=f"one of {', '.join(reg.question_encoders)}")
 
 
+def _acquisition_help() -> str:
+    from .core.registry import default_registry
+
+    return ", ".join(default_registry().acquisitions)
+
+
 def _add_score(add) -> None:
     p = add("score", cmd_score, "score every question: proposals, uncertainty (MC-dropout x ensemble), attention")
     p.add_argument("--project", required=True)
     p.add_argument("--model", help="a registered version (default: the active one) or a model .pt file")
-    p.add_argument("--method", help="acquisition function that orders the queue (entropy, bald, margin, ...)")
+    p.add_argument("--method", help=f"acquisition function that orders the queue: {_acquisition_help()}")
     p.add_argument("--mc-samples", type=int, default=20)
     p.add_argument("--scope", choices=["head", "full"], default="head",
                    help="head: encoders once, dropout samples of the classifier (fast); full: dropout everywhere")
@@ -505,7 +511,7 @@ def _add_simulate(add) -> None:
     p = add("simulate", cmd_simulate, "simulate active learning on labelled data (hide labels, acquire, retrain)")
     p.add_argument("--project", required=True)
     p.add_argument("--strategy", action="append", required=True,
-                   help="random, ensemble, or an acquisition function (entropy, bald, variation_ratio, ...); repeatable")
+                   help=f"random, ensemble, or an acquisition function ({_acquisition_help()}); repeatable")
     p.add_argument("--initial", type=int, default=200, help="labels to start with (random)")
     p.add_argument("--batch", type=int, default=200, help="labels acquired per round")
     p.add_argument("--rounds", type=int, default=8)

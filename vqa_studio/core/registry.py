@@ -27,6 +27,7 @@ Format conventions (``FormatSpec.carries``):
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,17 +238,20 @@ class Registry:
 
 
 _default: Registry | None = None
+_lock = threading.Lock()
 
 
 def default_registry() -> Registry:
-    """The app's registry, made on first use with the built-ins registered."""
+    """The app's registry, made on first use (by whichever thread comes first) with the built-ins."""
     global _default
     if _default is None:
-        from . import builtins
+        with _lock:
+            if _default is None:
+                from . import builtins
 
-        reg = Registry()
-        builtins.register(reg)
-        _default = reg
+                reg = Registry()
+                builtins.register(reg)
+                _default = reg
     return _default
 
 
