@@ -76,3 +76,23 @@ def test_state_errors_and_conflicts(project, qids):
     assert project.question(qids[0]).answer == "orange"
     with pytest.raises(ValueError):
         ReviewCommand(qids[0], Action.UNDO)
+
+
+def test_one_command_base_for_review_and_cuboid_edits(project, qids):
+    from vqa_studio.core import cuboids
+
+    assert cuboids.CommandStateError is CommandStateError
+    assert issubclass(ReviewCommand, commands.Command) and issubclass(cuboids.CuboidCommand, commands.Command)
+    cmd = ReviewCommand(qids[1], Action.CORRECT, answer="teal")
+    assert cmd.state == "new"
+    first = cmd.apply(project)  # do
+    assert cmd.state == "done" and first.action is Action.CORRECT
+    cmd.undo(project)
+    assert cmd.state == "undone" and not cmd.done
+    again = cmd.apply(project)  # redo
+    assert cmd.state == "done" and again.action is Action.REDO and project.question(qids[1]).answer == "teal"
+    # a step that fails leaves the state as it was
+    project.record(qids[1], Action.CORRECT, "navy", annotator="bob")
+    with pytest.raises(ConflictError):
+        cmd.undo(project)
+    assert cmd.state == "done" and [r.action for r in cmd.rows] == [Action.CORRECT, Action.UNDO, Action.REDO]

@@ -12,7 +12,7 @@ from vqa_studio.core import cuboids
 from vqa_studio.core.data.clouds import Cloud, save_cloud
 from vqa_studio.core.errors import ConflictError, ProjectError
 from vqa_studio.core.geometry import Cuboid, resize, rotate, translate
-from vqa_studio.core.store import schema
+from vqa_studio.core.store import cuboid_rows, schema
 
 
 def _cloud_item(project, tmp_path, name="c.ply") -> int:
@@ -135,7 +135,7 @@ def test_failed_edits_write_nothing(project, item, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(cuboids, "_write_edit", broken)
+    monkeypatch.setattr(cuboid_rows, "insert_edit", broken)
     cmd = cuboids.UpdateCuboid(st.id, translate(BOX, dx=3.0))
     with pytest.raises(RuntimeError):
         cmd.do(project)

@@ -187,3 +187,24 @@ def test_each_action_is_durable_at_once(project, filled):
         assert other.question(filled[0]).answer == "teal"
     finally:
         other.close()
+
+
+def test_review_record_reads_what_the_review_shows(project, filled):
+    qid = filled[1]  # "Is there a ball?" with imported answers
+    project.record(qid, Action.CORRECT, "no", annotator="alice")
+    project.record(qid, Action.ACCEPT, annotator="bob")
+    project.undo(project.history(qid)[-1].id, annotator="bob")
+    rec = project.review_record(qid, "m1")
+    assert rec.question == project.question(qid) and rec.item == project.item(rec.question.item_id)
+    assert rec.prediction.answers == ["red", "blue", "green"] and rec.version == "m1"
+    assert [c.action for c in rec.history] == [Action.CORRECT, Action.ACCEPT, Action.UNDO]
+    assert rec.human_answers == [("alice", "no")]
+    assert [a["answer"] for a in rec.imported] == ["yes"] * 9 + ["no"]
+    assert project.review_record(qid).prediction is None
+    assert project.review_record(999999, "m1") is None
+
+
+def test_answer_types_question_types_and_splits(project, filled):
+    assert project.answer_types() == sorted(project.stats().by_answer_type) == ["other", "yes/no"]
+    assert project.question_types() == sorted(project.stats().by_question_type)
+    assert project.splits() == ["test", "train"]

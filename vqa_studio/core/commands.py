@@ -39,7 +39,65 @@ class CommandStateError(RuntimeError):
 
 
 @dataclass
-class ReviewCommand:
+class Command:
+    """The one command base: ``do`` once, then ``undo`` / ``redo`` alternately; ``apply`` is ``do`` the
+    first time and ``redo`` afterwards (what a ``QUndoCommand.redo`` needs). A step asked out of turn
+    raises ``CommandStateError``; a step that fails (``ConflictError``, a database error) leaves the
+    state as it was. Subclasses write ``_do`` / ``_undo`` / ``_redo`` (each one committed transaction)
+    and ``text``. Review edits (``ReviewCommand``) and cuboid edits (``core.cuboids``) derive from it."""
+
+    _state: str = field(default="new", kw_only=True, repr=False, compare=False)  # new | done | undone
+
+    @property
+    def state(self) -> str:
+        """new (never done), done (in effect) or undone."""
+        return self._state
+
+    @property
+    def done(self) -> bool:
+        """True when the command's effect is in place (done or redone, and not undone since)."""
+        return self._state == "done"
+
+    def text(self) -> str:  # pragma: no cover - overridden
+        return type(self).__name__
+
+    def do(self, project: "Project"):
+        if self._state != "new":
+            raise CommandStateError("this command was already done; use redo()")
+        out = self._do(project)
+        self._state = "done"
+        return out
+
+    def undo(self, project: "Project"):
+        if self._state != "done":
+            raise CommandStateError("nothing to undo: the command is not in effect")
+        out = self._undo(project)
+        self._state = "undone"
+        return out
+
+    def redo(self, project: "Project"):
+        if self._state != "undone":
+            raise CommandStateError("nothing to redo: the command was not undone")
+        out = self._redo(project)
+        self._state = "done"
+        return out
+
+    def apply(self, project: "Project"):
+        """``do`` the first time, ``redo`` after an undo."""
+        return self.do(project) if self._state == "new" else self.redo(project)
+
+    def _do(self, project: "Project"):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _undo(self, project: "Project"):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _redo(self, project: "Project"):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass
+class ReviewCommand(Command):
     """One review action on one question (accept, pick, correct, flag, skip, auto-accept)."""
 
     question_id: int
@@ -56,12 +114,6 @@ class ReviewCommand:
         self.action = Action(self.action)
         if self.action in (Action.UNDO, Action.REDO):
             raise ValueError("undo and redo are what a command does, not commands themselves")
-
-    # --- state -------------------------------------------------------------------------------------
-    @property
-    def done(self) -> bool:
-        """True when the command's effect is in place (done or redone, and not undone since)."""
-        return bool(self.rows) and self.rows[-1].action is not Action.UNDO
 
     @property
     def correction(self) -> Correction | None:
@@ -82,32 +134,21 @@ class ReviewCommand:
             what += f" #{self.pick}"
         return f"{what} (question {self.question_id})"
 
-    # --- doing ---------------------------------------------------------------------------------------
-    def do(self, project: "Project") -> Correction:
-        if self.rows:
-            raise CommandStateError("this command was already done; use redo()")
+    def _do(self, project: "Project") -> Correction:
         row = project.record(self.question_id, self.action, self.answer, pick=self.pick, note=self.note,
                              annotator=self.annotator, acquisition=self.acquisition)
         self.rows.append(row)
         return row
 
-    def undo(self, project: "Project") -> Correction:
-        if not self.done:
-            raise CommandStateError("nothing to undo: the command is not in effect")
+    def _undo(self, project: "Project") -> Correction:
         row = project.undo(self.rows[-1].id, annotator=self.annotator)
         self.rows.append(row)
         return row
 
-    def redo(self, project: "Project") -> Correction:
-        if not self.rows or self.rows[-1].action is not Action.UNDO:
-            raise CommandStateError("nothing to redo: the command was not undone")
+    def _redo(self, project: "Project") -> Correction:
         row = project.redo(self.rows[-1].id, annotator=self.annotator)
         self.rows.append(row)
         return row
-
-    def apply(self, project: "Project") -> Correction:
-        """``do`` the first time, ``redo`` after an undo (what a QUndoCommand's redo() needs)."""
-        return self.do(project) if not self.rows else self.redo(project)
 
 
 def accept(question_id: int) -> ReviewCommand:

@@ -24,17 +24,16 @@ No Qt here.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from sqlalchemy import Connection, delete as sql_delete, insert, select, update as sql_update
-
+from .commands import Command, CommandStateError
+from .cuboid_types import CuboidEdit, StoredCuboid, from_json, same_geometry, to_json
 from .errors import ConflictError, ProjectError
 from .geometry import Cuboid
-from .store import schema as s
+from .store import cuboid_rows
+from .store import importer as import_rows
 from .store.db import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,91 +64,10 @@ __all__ = [
     "DeleteCuboid",
     "LinkCuboids",
     "add_demo_scene",
+    "add_demo_scenes",
 ]
 
 ACTIONS = ("create", "update", "delete", "undo", "redo")
-_GEOMETRY_KEYS = ("cx", "cy", "cz", "length", "width", "height", "yaw")
-_TOL = 1e-9
-
-
-@dataclass(frozen=True)
-class StoredCuboid:
-    """A cuboid as stored: its id, item, geometry (with the label) and provenance."""
-
-    id: int
-    item_id: int
-    cuboid: Cuboid
-    source: str  # import | human
-    annotator: str | None
-    deleted: bool = False
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-    @property
-    def label(self) -> str:
-        return self.cuboid.label
-
-
-@dataclass(frozen=True)
-class CuboidEdit:
-    """One row of a cuboid's history. ``before`` / ``after`` are None where the cuboid did not exist
-    (before a create, after a delete or an undone create)."""
-
-    id: int
-    cuboid_id: int
-    action: str
-    before: Cuboid | None
-    after: Cuboid | None
-    annotator: str
-    created_at: datetime
-
-
-class CommandStateError(RuntimeError):
-    """A command was asked to undo before it was done, or to redo before it was undone."""
-
-
-# --- geometry <-> JSON ----------------------------------------------------------------------------------
-
-def to_json(c: Cuboid | None) -> dict[str, Any] | None:
-    """The JSON stored in ``cuboid_edits.before`` / ``after``."""
-    if c is None:
-        return None
-    out: dict[str, Any] = {k: float(getattr(c, k)) for k in _GEOMETRY_KEYS}
-    out["label"] = c.label
-    return out
-
-
-def from_json(d: dict[str, Any] | None) -> Cuboid | None:
-    if d is None:
-        return None
-    return Cuboid(*(float(d[k]) for k in _GEOMETRY_KEYS), label=str(d.get("label", "")))
-
-
-def same_geometry(a: Cuboid | None, b: Cuboid | None, tol: float = _TOL) -> bool:
-    """True when both are None, or both have the same label and numbers (within ``tol``)."""
-    if a is None or b is None:
-        return a is b
-    if a.label != b.label:
-        return False
-    return all(math.isclose(getattr(a, k), getattr(b, k), rel_tol=0.0, abs_tol=tol) for k in _GEOMETRY_KEYS)
-
-
-def _row_values(c: Cuboid) -> dict[str, Any]:
-    label = str(c.label or "")
-    if len(label) > 64:
-        raise ValueError(f"a cuboid label has at most 64 characters, got {len(label)}: {label[:20]!r}...")
-    return {"label": label, **{k: float(getattr(c, k)) for k in _GEOMETRY_KEYS}}
-
-
-def _stored(row) -> StoredCuboid:
-    geom = Cuboid(row.cx, row.cy, row.cz, row.length, row.width, row.height, row.yaw, row.label)
-    return StoredCuboid(id=row.id, item_id=row.item_id, cuboid=geom, source=row.source, annotator=row.annotator,
-                        deleted=bool(row.deleted), created_at=row.created_at, updated_at=row.updated_at)
-
-
-def _edit(row) -> CuboidEdit:
-    return CuboidEdit(id=row.id, cuboid_id=row.cuboid_id, action=row.action, before=from_json(row.before),
-                      after=from_json(row.after), annotator=row.annotator, created_at=row.created_at)
 
 
 def _annotator(project: "Project", annotator: str | None) -> str:
@@ -158,47 +76,19 @@ def _annotator(project: "Project", annotator: str | None) -> str:
 
 # --- low level, inside a transaction -----------------------------------------------------------------
 
-def _get(conn: Connection, cuboid_id: int) -> StoredCuboid | None:
-    row = conn.execute(select(s.cuboids).where(s.cuboids.c.id == cuboid_id)).first()
-    return _stored(row) if row else None
-
-
-def _require(conn: Connection, cuboid_id: int) -> StoredCuboid:
-    found = _get(conn, cuboid_id)
+def _require(conn, cuboid_id: int) -> StoredCuboid:
+    found = cuboid_rows.get_cuboid(conn, cuboid_id)
     if found is None:
         raise ProjectError(f"no cuboid {cuboid_id} in this project")
     return found
 
 
-def _write_edit(conn: Connection, cuboid_id: int, action: str, before: Cuboid | None, after: Cuboid | None,
-                annotator: str, now: datetime) -> CuboidEdit:
-    eid = conn.execute(insert(s.cuboid_edits).values(
-        cuboid_id=cuboid_id, action=action, before=to_json(before), after=to_json(after), annotator=annotator,
-        created_at=now,
-    ).returning(s.cuboid_edits.c.id)).scalar_one()
-    return CuboidEdit(eid, cuboid_id, action, before, after, annotator, now)
-
-
-def _set_state(conn: Connection, cuboid_id: int, geometry: Cuboid | None, deleted: bool, now: datetime) -> None:
-    values: dict[str, Any] = {"deleted": deleted, "updated_at": now}
-    if geometry is not None:
-        values.update(_row_values(geometry))
-    conn.execute(sql_update(s.cuboids).where(s.cuboids.c.id == cuboid_id).values(**values))
-
-
-def _insert(conn: Connection, item_id: int, c: Cuboid, source: str, annotator: str, now: datetime) -> int:
-    return conn.execute(insert(s.cuboids).values(
-        item_id=item_id, source=source, annotator=annotator, deleted=False, created_at=now, updated_at=now,
-        **_row_values(c),
-    ).returning(s.cuboids.c.id)).scalar_one()
-
-
-def _check_item(conn: Connection, item_id: int) -> None:
-    if conn.execute(select(s.items.c.id).where(s.items.c.id == item_id)).scalar() is None:
+def _check_item(conn, item_id: int) -> None:
+    if not cuboid_rows.item_exists(conn, item_id):
         raise ProjectError(f"no item {item_id} in this project")
 
 
-def _transition(conn: Connection, cuboid_id: int, action: str, expect: Cuboid | None, target: Cuboid | None,
+def _transition(conn, cuboid_id: int, action: str, expect: Cuboid | None, target: Cuboid | None,
                 annotator: str, what: str) -> CuboidEdit:
     """Move a cuboid from state ``expect`` to ``target`` (None: deleted) and write the history row.
     Refused (ConflictError) when the cuboid is not in state ``expect`` now."""
@@ -208,19 +98,22 @@ def _transition(conn: Connection, cuboid_id: int, action: str, expect: Cuboid | 
         now_txt = "deleted" if current is None else "changed"
         raise ConflictError(f"cuboid {cuboid_id} was {now_txt} since; {what} refused (it would overwrite newer work)")
     now = utcnow()
-    _set_state(conn, cuboid_id, target, target is None, now)
-    return _write_edit(conn, cuboid_id, action, current, target, annotator, now)
+    cuboid_rows.set_cuboid_state(conn, cuboid_id, target, target is None, now)
+    return cuboid_rows.insert_edit(conn, cuboid_id, action, current, target, annotator, now)
+
+
+def _add_new(conn, item_id: int, cuboid: Cuboid, source: str, annotator: str, now) -> tuple[int, CuboidEdit]:
+    """Insert a cuboid and its ``create`` history row."""
+    cid = cuboid_rows.insert_cuboid(conn, item_id, cuboid, source, annotator, now)
+    return cid, cuboid_rows.insert_edit(conn, cid, "create", None, cuboid, annotator, now)
 
 
 # --- queries ---------------------------------------------------------------------------------------------
 
 def list_cuboids(project: "Project", item_id: int, include_deleted: bool = False) -> list[StoredCuboid]:
     """The item's cuboids, by id (the deleted ones only with ``include_deleted``)."""
-    stmt = select(s.cuboids).where(s.cuboids.c.item_id == item_id).order_by(s.cuboids.c.id)
-    if not include_deleted:
-        stmt = stmt.where(s.cuboids.c.deleted.is_(False))
     with project.engine.connect() as conn:
-        return [_stored(r) for r in conn.execute(stmt)]
+        return cuboid_rows.cuboids_of_item(conn, item_id, include_deleted)
 
 
 def get(project: "Project", cuboid_id: int) -> StoredCuboid:
@@ -231,26 +124,20 @@ def get(project: "Project", cuboid_id: int) -> StoredCuboid:
 
 def history(project: "Project", cuboid_id: int) -> list[CuboidEdit]:
     """Every edit of one cuboid, oldest first."""
-    e = s.cuboid_edits
     with project.engine.connect() as conn:
-        return [_edit(r) for r in conn.execute(select(e).where(e.c.cuboid_id == cuboid_id).order_by(e.c.id))]
+        return cuboid_rows.edits_of_cuboid(conn, cuboid_id)
 
 
 def item_history(project: "Project", item_id: int) -> list[CuboidEdit]:
     """Every edit of every cuboid of one item, oldest first."""
-    e, c = s.cuboid_edits, s.cuboids
-    stmt = select(e).select_from(e.join(c, c.c.id == e.c.cuboid_id)).where(c.c.item_id == item_id).order_by(e.c.id)
     with project.engine.connect() as conn:
-        return [_edit(r) for r in conn.execute(stmt)]
+        return cuboid_rows.edits_of_item(conn, item_id)
 
 
 def labels(project: "Project", item_id: int | None = None) -> list[str]:
     """The labels in use (in one item, or in the whole project), sorted."""
-    stmt = select(s.cuboids.c.label).distinct().where(s.cuboids.c.deleted.is_(False))
-    if item_id is not None:
-        stmt = stmt.where(s.cuboids.c.item_id == item_id)
     with project.engine.connect() as conn:
-        return sorted(x for x in conn.execute(stmt).scalars() if x)
+        return cuboid_rows.cuboid_labels(conn, item_id)
 
 
 # --- edits (each one committed transaction) -----------------------------------------------------------
@@ -266,9 +153,7 @@ def _create(project: "Project", item_id: int, cuboid: Cuboid, annotator: str | N
     who = _annotator(project, annotator)
     with project.writer.begin() as conn:
         _check_item(conn, item_id)
-        now = utcnow()
-        cid = _insert(conn, item_id, cuboid, source, who, now)
-        row = _write_edit(conn, cid, "create", None, cuboid, who, now)
+        cid, row = _add_new(conn, item_id, cuboid, source, who, utcnow())
         return _require(conn, cid), row
 
 
@@ -284,8 +169,8 @@ def update(project: "Project", cuboid_id: int, new_cuboid: Cuboid, annotator: st
         if expect is not None and not same_geometry(cur.cuboid, expect):
             raise ConflictError(f"cuboid {cuboid_id} was changed since; the edit is refused")
         now = utcnow()
-        _set_state(conn, cuboid_id, new_cuboid, False, now)
-        return _write_edit(conn, cuboid_id, "update", cur.cuboid, new_cuboid, who, now)
+        cuboid_rows.set_cuboid_state(conn, cuboid_id, new_cuboid, False, now)
+        return cuboid_rows.insert_edit(conn, cuboid_id, "update", cur.cuboid, new_cuboid, who, now)
 
 
 def delete(project: "Project", cuboid_id: int, annotator: str | None = None) -> CuboidEdit:
@@ -296,8 +181,8 @@ def delete(project: "Project", cuboid_id: int, annotator: str | None = None) -> 
         if cur.deleted:
             raise ConflictError(f"cuboid {cuboid_id} is already deleted")
         now = utcnow()
-        _set_state(conn, cuboid_id, None, True, now)
-        return _write_edit(conn, cuboid_id, "delete", cur.cuboid, None, who, now)
+        cuboid_rows.set_cuboid_state(conn, cuboid_id, None, True, now)
+        return cuboid_rows.insert_edit(conn, cuboid_id, "delete", cur.cuboid, None, who, now)
 
 
 def import_cuboids(project: "Project", item_id: int, cuboids: Iterable[Cuboid], annotator: str = "import",
@@ -310,48 +195,30 @@ def import_cuboids(project: "Project", item_id: int, cuboids: Iterable[Cuboid], 
         _check_item(conn, item_id)
         now = utcnow()
         if replace:
-            old = conn.execute(select(s.cuboids).where(
-                s.cuboids.c.item_id == item_id, s.cuboids.c.source == source, s.cuboids.c.deleted.is_(False))).all()
-            for row in old:
-                st = _stored(row)
-                _set_state(conn, st.id, None, True, now)
-                _write_edit(conn, st.id, "delete", st.cuboid, None, annotator, now)
-        ids = []
-        for c in boxes:
-            cid = _insert(conn, item_id, c, source, annotator, now)
-            _write_edit(conn, cid, "create", None, c, annotator, now)
-            ids.append(cid)
+            for st in cuboid_rows.cuboids_of_item(conn, item_id, source=source):
+                cuboid_rows.set_cuboid_state(conn, st.id, None, True, now)
+                cuboid_rows.insert_edit(conn, st.id, "delete", st.cuboid, None, annotator, now)
+        ids = [_add_new(conn, item_id, c, source, annotator, now)[0] for c in boxes]
         return [_require(conn, cid) for cid in ids]
 
 
 # --- counting questions -> cuboids ------------------------------------------------------------------------
 
-def _linked(conn: Connection, question_id: int, include_deleted: bool) -> list[int]:
-    qc, c = s.question_cuboids, s.cuboids
-    stmt = select(qc.c.cuboid_id).select_from(qc.join(c, c.c.id == qc.c.cuboid_id)).where(
-        qc.c.question_id == question_id).order_by(qc.c.cuboid_id)
-    if not include_deleted:
-        stmt = stmt.where(c.c.deleted.is_(False))
-    return list(conn.execute(stmt).scalars())
-
-
-def _set_links(conn: Connection, question_id: int, cuboid_ids: Sequence[int]) -> None:
-    item_id = conn.execute(select(s.questions.c.item_id).where(s.questions.c.id == question_id)).scalar()
+def _set_links(conn, question_id: int, cuboid_ids: Sequence[int]) -> None:
+    item_id = cuboid_rows.item_of_question(conn, question_id)
     if item_id is None:
         raise ProjectError(f"no question {question_id} in this project")
     ids = sorted({int(i) for i in cuboid_ids})
     if ids:
-        rows = dict(conn.execute(select(s.cuboids.c.id, s.cuboids.c.item_id).where(s.cuboids.c.id.in_(ids))).all())
-        missing = [i for i in ids if i not in rows]
+        items = cuboid_rows.items_of_cuboids(conn, ids)
+        missing = [i for i in ids if i not in items]
         if missing:
             raise ProjectError(f"no cuboid {missing[0]} in this project")
-        other = [i for i in ids if rows[i] != item_id]
+        other = [i for i in ids if items[i] != item_id]
         if other:
-            raise ProjectError(f"cuboid {other[0]} belongs to item {rows[other[0]]}, "
+            raise ProjectError(f"cuboid {other[0]} belongs to item {items[other[0]]}, "
                                f"not to item {item_id} of question {question_id}")
-    conn.execute(sql_delete(s.question_cuboids).where(s.question_cuboids.c.question_id == question_id))
-    if ids:
-        conn.execute(insert(s.question_cuboids), [{"question_id": question_id, "cuboid_id": i} for i in ids])
+    cuboid_rows.replace_links(conn, question_id, ids)
 
 
 def link(project: "Project", question_id: int, cuboid_ids: Iterable[int]) -> list[int]:
@@ -366,62 +233,24 @@ def link(project: "Project", question_id: int, cuboid_ids: Iterable[int]) -> lis
 def linked(project: "Project", question_id: int, include_deleted: bool = False) -> list[int]:
     """The ids of the cuboids a question counts (sorted; deleted ones only with ``include_deleted``)."""
     with project.engine.connect() as conn:
-        return _linked(conn, question_id, include_deleted)
+        return cuboid_rows.linked_cuboid_ids(conn, question_id, include_deleted)
 
 
 # --- commands with inverses ---------------------------------------------------------------------------
 
 @dataclass
-class CuboidCommand:
-    """Base class: ``do`` once, then ``undo`` / ``redo`` alternately; ``apply`` is ``do`` the first
-    time and ``redo`` afterwards (what a ``QUndoCommand.redo`` needs). ``rows`` are the history rows
-    this command wrote, in order."""
+class CuboidCommand(Command):
+    """Base class of the cuboid edits (the state machine is ``core.commands.Command``'s). ``rows``
+    are the history rows this command wrote, in order."""
 
     annotator: str | None = field(default=None, kw_only=True)
     rows: list[CuboidEdit] = field(default_factory=list, kw_only=True)
-    _state: str = field(default="new", kw_only=True, repr=False)  # new | done | undone
-
-    @property
-    def done(self) -> bool:
-        return self._state == "done"
-
-    @property
-    def state(self) -> str:
-        """new (never done), done (in effect) or undone."""
-        return self._state
 
     @property
     def cuboid_ids(self) -> list[int]:
         """The cuboids this command touches (known once it was done)."""
         cid = getattr(self, "cuboid_id", None)
         return [cid] if cid is not None else []
-
-    def text(self) -> str:  # pragma: no cover - overridden
-        return type(self).__name__
-
-    def do(self, project: "Project"):
-        if self._state != "new":
-            raise CommandStateError("this command was already done; use redo()")
-        out = self._do(project)
-        self._state = "done"
-        return out
-
-    def undo(self, project: "Project"):
-        if self._state != "done":
-            raise CommandStateError("nothing to undo: the command is not in effect")
-        out = self._undo(project)
-        self._state = "undone"
-        return out
-
-    def redo(self, project: "Project"):
-        if self._state != "undone":
-            raise CommandStateError("nothing to redo: the command was not undone")
-        out = self._redo(project)
-        self._state = "done"
-        return out
-
-    def apply(self, project: "Project"):
-        return self.do(project) if self._state == "new" else self.redo(project)
 
     # a transition of one cuboid, recorded in ``rows``
     def _move(self, project: "Project", cuboid_id: int, action: str, expect: Cuboid | None,
@@ -540,7 +369,7 @@ class LinkCuboids(CuboidCommand):
 
     def _swap(self, project: "Project", expect: Sequence[int] | None, target: Sequence[int]) -> list[int]:
         with project.writer.begin() as conn:
-            current = _linked(conn, self.question_id, include_deleted=True)
+            current = cuboid_rows.linked_cuboid_ids(conn, self.question_id, include_deleted=True)
             if expect is not None and current != sorted(set(expect)):
                 raise ConflictError(f"the cuboids of question {self.question_id} changed since; refused")
             _set_links(conn, self.question_id, target)
@@ -597,3 +426,24 @@ def add_demo_scene(project: "Project", path: str | Path, scene: "Scene3D", *, wi
                 link(project, qid, [stored[i].id for i in counted])
         qids.append(qid)
     return item_id, qids, stored
+
+
+def add_demo_scenes(project: "Project", scenes: Sequence[tuple[str | Path, "Scene3D"]]) -> None:
+    """Each imported 3D demo scene's ground-truth cuboids, and each counting question linked to what
+    it counts, in ONE transaction (the rows ``import_cuboids`` and ``link`` write, one ``create``
+    history row per cuboid): a commit per scene and per question, each an fsync with
+    ``synchronous=FULL``, made the 3D demo take minutes. The scenes' items and questions must be in
+    the project already (``core.demo`` imports them first)."""
+    with project.engine.connect() as conn:
+        item_of = import_rows.item_ids_by_uri(conn)
+        question_of = import_rows.question_ids_by_item_and_text(conn)
+    with project.writer.begin() as conn:
+        now = utcnow()
+        for path, scene in scenes:
+            item_id = item_of[project.uri_for(Path(path).resolve())]
+            stored = [_add_new(conn, item_id, c, "import", "import", now)[0] for c in scene.cuboids]
+            for qa in scene.questions:
+                counted = counted_objects(scene, qa.family, qa.question)
+                qid = question_of.get((item_id, qa.question))
+                if counted is not None and qid is not None:
+                    _set_links(conn, qid, [stored[i] for i in counted])

@@ -8,6 +8,7 @@ from typing import Generator, Iterator
 
 import numpy as np
 
+from . import cuboids
 from .formats.base import Record, RecordAnswer
 from .project import Project
 from .types import Progress
@@ -82,38 +83,6 @@ def scenes3d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: 
             )
 
 
-def _add_cuboids(project: Project, scenes: list) -> None:
-    """Each 3D scene's ground-truth cuboids, and each counting question linked to what it counts.
-
-    One transaction for the whole demo (the same rows ``cuboids.import_cuboids`` and ``cuboids.link``
-    write, one ``create`` history row per cuboid): a commit per scene and per question, each an fsync
-    with ``synchronous=FULL``, made the 3D demo take minutes."""
-    from sqlalchemy import select
-
-    from . import cuboids
-    from .store import schema as s
-    from .store.db import utcnow
-
-    with project.engine.connect() as conn:
-        item_of = {uri: iid for iid, uri in conn.execute(select(s.items.c.id, s.items.c.uri))}
-        question_of = {(iid, text): qid for qid, iid, text in
-                       conn.execute(select(s.questions.c.id, s.questions.c.item_id, s.questions.c.text))}
-    with project.writer.begin() as conn:
-        now = utcnow()
-        for path, scene in scenes:
-            item_id = item_of[project.uri_for(Path(path).resolve())]
-            stored = []
-            for c in scene.cuboids:
-                cid = cuboids._insert(conn, item_id, c, "import", "import", now)
-                cuboids._write_edit(conn, cid, "create", None, c, "import", now)
-                stored.append(cid)
-            for qa in scene.questions:
-                counted = cuboids.counted_objects(scene, qa.family, qa.question)
-                qid = question_of.get((item_id, qa.question))
-                if counted is not None and qid is not None:
-                    cuboids._set_links(conn, qid, [stored[i] for i in counted])
-
-
 #: the demo's default size: scenes, and questions asked about each (more questions per image cost little
 #: in training: the image encoder runs once per image and batch)
 DEMO_SCENES = 1200
@@ -156,7 +125,7 @@ def build_demo(folder: Path, n_scenes: int = DEMO_SCENES, seed: int = 0, labelle
         report = yield from project.import_records(records)
         if scenes3d:
             yield Progress("cuboids", 0, len(scenes3d), "ground-truth cuboids of the 3D scenes")
-            _add_cuboids(project, scenes3d)
+            cuboids.add_demo_scenes(project, scenes3d)
         result.n_questions = report.questions_added
         n_hidden = sum(1 for r in records if r.answer is None)
         result.steps.append(f"generated {n_scenes} 2D scenes and {n_scenes_3d} 3D scenes with "

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from sqlalchemy import and_, select
 
-from .store import schema as s
-from .types import LABEL_STATUSES, ModelInfo, Status
+from .store import insight_rows
+from .store import repository as repo
+from .types import ModelInfo, Status
 
 
 # --- uncertainty histogram ---------------------------------------------------------------------------
@@ -45,9 +45,8 @@ def score_values(project, version: str | None = None, method: str | None = None)
     method = method or project.acquisition
     if not version:
         return np.zeros(0)
-    ps = s.prediction_scores
     with project.engine.connect() as conn:
-        vals = conn.execute(select(ps.c.value).where(ps.c.model_version == version, ps.c.method == method)).scalars().all()
+        vals = insight_rows.score_values(conn, version, method)
     return np.asarray(vals, dtype=np.float64)
 
 
@@ -66,8 +65,6 @@ def score_histogram(project, version: str | None = None, method: str | None = No
 
 
 def scored_methods(project, version: str | None = None) -> list[str]:
-    from .store import repository as repo
-
     version = version or project.active_model
     if not version:
         return []
@@ -178,21 +175,9 @@ def previous_version(project, version: str | None = None) -> str | None:
 
 def changed_answers(project, old: str, new: str, limit: int | None = None) -> list[AnswerChange]:
     """Questions whose top answer under ``new`` differs from ``old`` (most confident new answers first)."""
-    q, p = s.questions, s.predictions
-    po, pn = p.alias("po"), p.alias("pn")
-    stmt = (select(q.c.id, q.c.text, q.c.status, q.c.answer, po.c.answers.label("oa"), po.c.probs.label("op"),
-                   pn.c.answers.label("na"), pn.c.probs.label("np_"))
-            .select_from(q.join(pn, and_(pn.c.question_id == q.c.id, pn.c.model_version == new))
-                         .join(po, and_(po.c.question_id == q.c.id, po.c.model_version == old))))
-    out: list[AnswerChange] = []
     with project.engine.connect() as conn:
-        for r in conn.execute(stmt):
-            oa = r.oa[0] if r.oa else None
-            na = r.na[0] if r.na else None
-            if oa == na:
-                continue
-            out.append(AnswerChange(r.id, r.text, Status(r.status), r.answer, oa, float(r.op[0]) if r.op else None,
-                                    na, float(r.np_[0]) if r.np_ else None))
+        rows = insight_rows.top_answers_of_two_versions(conn, old, new)
+    out = [AnswerChange(*r) for r in rows if r.old_answer != r.new_answer]
     out.sort(key=lambda c: (-(c.new_confidence or 0.0), c.question_id))
     return out[:limit] if limit is not None else out
 
@@ -251,10 +236,8 @@ class FusedIndex:
 
 
 def labelled_question_ids(project) -> list[int]:
-    q = s.questions
     with project.engine.connect() as conn:
-        return list(conn.execute(select(q.c.id).where(q.c.status.in_([st.value for st in LABEL_STATUSES]),
-                                                      q.c.answer.is_not(None))).scalars())
+        return insight_rows.labelled_question_ids(conn)
 
 
 def load_fused_index(project, version: str | None = None) -> FusedIndex | None:
@@ -286,14 +269,10 @@ def similar_items(project, question_id: int, index: FusedIndex, k: int = 8) -> l
     found = index.neighbours(question_id, k)
     if not found:
         return []
-    q, i = s.questions, s.items
-    ids = [qid for qid, _ in found]
     with project.engine.connect() as conn:
-        rows = {r.id: r for r in conn.execute(
-            select(q.c.id, q.c.item_id, q.c.text, q.c.answer, q.c.status, i.c.uri)
-            .select_from(q.join(i, i.c.id == q.c.item_id)).where(q.c.id.in_(ids)))}
-    return [SimilarItem(qid, rows[qid].item_id, rows[qid].text, rows[qid].answer, Status(rows[qid].status), sim,
-                        rows[qid].uri) for qid, sim in found if qid in rows]
+        rows = insight_rows.questions_with_media(conn, [qid for qid, _ in found])
+    return [SimilarItem(qid, rows[qid].item_id, rows[qid].text, rows[qid].answer, rows[qid].status, sim,
+                        rows[qid].media_uri) for qid, sim in found if qid in rows]
 
 
 # --- the answer vocabulary ---------------------------------------------------------------------------
@@ -360,13 +339,8 @@ def model_answers(project, version: str | None = None) -> list[str]:
 
 def project_answers(project) -> list[str]:
     """Every distinct current answer in the project, most frequent first."""
-    from sqlalchemy import func
-
-    q = s.questions
     with project.engine.connect() as conn:
-        rows = conn.execute(select(q.c.answer, func.count()).where(q.c.answer.is_not(None))
-                            .group_by(q.c.answer).order_by(func.count().desc(), q.c.answer)).all()
-    return [r[0] for r in rows]
+        return insight_rows.answers_by_frequency(conn)
 
 
 def answer_vocabulary(project, version: str | None = None) -> list[str]:

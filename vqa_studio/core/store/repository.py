@@ -5,7 +5,6 @@ Writes that belong together are grouped by the caller (``Project``) into one tra
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, and_, exists, func, insert, literal_column, or_, select, update

@@ -1,0 +1,246 @@
+"""Importing records into a project: read them, check every media file, then write the items,
+questions and imported answers in ONE transaction (``Project.import_records`` calls ``import_records``).
+
+Any bad record or media file stops the import with a ``BadInputError`` naming the file, the record and
+the problem, and nothing is written; with ``skip_bad`` the bad ones are left out and listed in a JSON
+report instead. Closing the generator early (cancel) rolls everything back.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generator, Iterable
+
+from .data import media as media_mod
+from .data import vocab
+from .errors import BadInputError
+from .formats.base import BadRecord, Record
+from .store import importer as rows
+from .store import repository as repo
+from .store.db import utcnow
+from .types import Progress, Status
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .project import Project
+
+#: questions per bulk insert (and per progress report), answers per bulk insert
+QUESTION_CHUNK = 20000
+ANSWER_CHUNK = 50000
+
+
+@dataclass
+class ImportReport:
+    n_records: int = 0
+    items_added: int = 0
+    items_reused: int = 0
+    questions_added: int = 0
+    duplicates_skipped: int = 0
+    answers_added: int = 0
+    skipped: list[BadInputError] = field(default_factory=list)
+    report_path: Path | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.questions_added} questions",
+            f"{self.items_added} new items ({self.items_reused} already in the project)",
+            f"{self.answers_added} with answers",
+        ]
+        if self.duplicates_skipped:
+            parts.append(f"{self.duplicates_skipped} duplicate questions left out")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} bad records skipped (report: {self.report_path})")
+        return "imported " + ", ".join(parts) + f" in {self.seconds:.1f} s"
+
+
+def clean_question(text: Any, path: Path | None, where: str) -> str:
+    """The question text with its white space collapsed; ``BadInputError`` when there is none."""
+    if not isinstance(text, str) or not text.strip():
+        raise BadInputError(path, "the question is empty", where or None)
+    return " ".join(text.split())
+
+
+def import_records(project: "Project", records: Iterable[Record | BadRecord], *, skip_bad: bool = False,
+                   report_path: Path | None = None, copy_media: bool = False,
+                   verify_media: bool | str = True) -> Generator[Progress, None, ImportReport]:
+    """Import records as one transaction. A generator: yields Progress, returns an ImportReport."""
+    t0 = time.perf_counter()
+    report = ImportReport()
+    gc_was_on = gc.isenabled()
+    # Parsing and writing make millions of small objects, none of them in cycles: the cyclic garbage
+    # collector would only rescan them again and again (a third of the reading time, and more than
+    # the writing itself costs), so it stays off for the import's few seconds.
+    gc.disable()
+    try:
+        good = yield from _read(records, skip_bad, report)
+        report.n_records = len(good) + len(report.skipped)
+        by_path, infos = yield from _check_media(project, good, copy_media, verify_media)
+        good = _drop_bad_media(good, infos, skip_bad, report)
+        if copy_media:  # content-addressed, so a re-import copies nothing
+            for p, info in infos.items():
+                if not isinstance(info, BadInputError):
+                    by_path[p] = project.uri_for(project._copy_into_media(p, info.sha256))
+        yield from _write(project, good, by_path, infos, report)
+    finally:
+        if gc_was_on:
+            gc.enable()
+    if report.skipped:
+        report.report_path = _write_skip_report(project, report, report_path)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _read(records: Iterable[Record | BadRecord], skip_bad: bool,
+          report: ImportReport) -> Generator[Progress, None, list[Record]]:
+    """The good records; the bad ones stop the import, or with ``skip_bad`` go to the report."""
+    good: list[Record] = []
+    for rec in records:
+        if isinstance(rec, BadRecord):
+            if not skip_bad:
+                raise rec.error
+            report.skipped.append(rec.error)
+        else:
+            good.append(rec)
+        if (len(good) + len(report.skipped)) % 20000 == 0:
+            yield Progress("reading", len(good) + len(report.skipped), None, "reading records")
+    return good
+
+
+def _check_media(project: "Project", good: list[Record], copy_media: bool, verify_media: bool | str
+                 ) -> Generator[Progress, None, tuple[dict[Path, str], dict[Path, Any]]]:
+    """Probe every media file not already in the project, once. Returns (media path -> uri as
+    stored by reference, media path -> ``MediaInfo`` or the ``BadInputError`` it failed with)."""
+    with project.engine.connect() as conn:
+        existing = rows.item_ids_by_uri(conn)
+    by_path: dict[Path, str] = {}
+    to_probe: list[Path] = []
+    for rec in good:
+        p = rec.media_path
+        if p not in by_path:
+            uri = project.uri_for(p)
+            by_path[p] = uri
+            if uri not in existing or copy_media:
+                to_probe.append(p)
+    infos: dict[Path, Any] = {}
+    total = len(to_probe)
+    for n, (p, info) in enumerate(media_mod.probe_many(to_probe, verify=verify_media), 1):
+        infos[p] = info
+        if n % 2000 == 0 or n == total:
+            yield Progress("checking media", n, total, f"checked {n} of {total} media files")
+    return by_path, infos
+
+
+def _drop_bad_media(good: list[Record], infos: dict[Path, Any], skip_bad: bool,
+                    report: ImportReport) -> list[Record]:
+    """The records whose media passed the check. A bad file stops the import (naming the record
+    that uses it), or with ``skip_bad`` its records go to the report."""
+    bad_media = {p: info for p, info in infos.items() if isinstance(info, BadInputError)}
+    if not bad_media:
+        return good
+    kept: list[Record] = []
+    for rec in good:
+        err = bad_media.get(rec.media_path)
+        if err is None:
+            kept.append(rec)
+            continue
+        where = f"{rec.source}: {rec.where}" if rec.source and rec.where else (rec.where or rec.source or None)
+        full = BadInputError(rec.media_path, err.problem, f"used by {where}" if where else None)
+        if not skip_bad:
+            others = len(bad_media) - 1
+            if others:
+                full = BadInputError(full.path, f"{full.problem} (and {others} more bad media files; "
+                                                "use --skip-bad to import the rest)", full.record)
+            raise full
+        report.skipped.append(full)
+    return kept
+
+
+def _write(project: "Project", good: list[Record], by_path: dict[Path, str], infos: dict[Path, Any],
+           report: ImportReport) -> Generator[Progress, None, None]:
+    """Write the new items, the questions and their imported answers in one transaction."""
+    now = utcnow()
+    with project.writer.begin() as conn:
+        repo.set_info(conn, "last_import", utcnow().isoformat())  # takes the write lock first
+        existing = rows.item_ids_by_uri(conn)
+        new_items = _item_rows(good, by_path, infos, existing)
+        report.items_added = len(new_items)
+        report.items_reused = len({by_path[r.media_path] for r in good}) - len(new_items)
+        for row, iid in zip(new_items, rows.insert_items(conn, new_items, now)):
+            existing[row["uri"]] = iid
+        yield Progress("writing", 0, len(good), f"added {len(new_items)} items")
+
+        q_rows, a_rows = _question_rows(good, by_path, existing, rows.question_keys(conn), report)
+        q_ids: list[int] = []
+        for k in range(0, len(q_rows), QUESTION_CHUNK):
+            q_ids.extend(rows.insert_questions(conn, q_rows[k:k + QUESTION_CHUNK], now))
+            yield Progress("writing", min(k + QUESTION_CHUNK, len(q_rows)), len(q_rows), "writing questions")
+        for a in a_rows:
+            a["question_id"] = q_ids[a.pop("_q")]
+        for k in range(0, len(a_rows), ANSWER_CHUNK):
+            rows.insert_answers(conn, a_rows[k:k + ANSWER_CHUNK], now)
+        report.questions_added = len(q_rows)
+        report.answers_added = len(a_rows)
+        yield Progress("writing", len(q_rows), len(q_rows), "committing")
+
+
+def _item_rows(good: list[Record], by_path: dict[Path, str], infos: dict[Path, Any],
+               existing: dict[str, int]) -> list[dict[str, Any]]:
+    """One ``items`` row for each media file not in the project yet, in the records' order."""
+    new_items: dict[str, dict[str, Any]] = {}
+    for rec in good:
+        uri = by_path[rec.media_path]
+        if uri in existing or uri in new_items:
+            continue
+        info = infos[rec.media_path]
+        new_items[uri] = {
+            "kind": info.kind.value, "uri": uri, "sha256": info.sha256, "split": rec.split,
+            "width": info.width, "height": info.height, "n_points": info.n_points,
+            "external_id": rec.media_id, "meta": rec.item_meta or None,
+        }
+    return list(new_items.values())
+
+
+def _question_rows(good: list[Record], by_path: dict[Path, str], item_ids: dict[str, int],
+                   seen: set[tuple[int, str]], report: ImportReport
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``questions`` rows (duplicates of a question of the same item left out and counted) and
+    the ``answers`` rows, each with ``_q``: the index of its question row."""
+    q_rows: list[dict[str, Any]] = []
+    a_rows: list[dict[str, Any]] = []
+    for rec in good:
+        if rec.question is None:
+            continue
+        iid = item_ids[by_path[rec.media_path]]
+        key = (iid, rec.question)
+        if key in seen:
+            report.duplicates_skipped += 1
+            continue
+        seen.add(key)
+        rep = rec.answer if rec.answer else vocab.majority_answer(a[0] for a in rec.answers)
+        q_rows.append({
+            "item_id": iid, "text": rec.question,
+            "question_type": rec.question_type or vocab.question_type(rec.question),
+            "answer_type": rec.answer_type or vocab.answer_type(rep, rec.question),
+            "external_id": rec.question_id, "status": (Status.LABELLED if rep else Status.NEW).value,
+            "answer": rep, "note": None, "meta": rec.question_meta or None,
+        })
+        if rep:
+            answers = [tuple(a) for a in rec.answers] or [(rep, None, None)]
+            a_rows.append({"_q": len(q_rows) - 1, "source": "import", "annotator": None,
+                           **repo.encode_answer_rows(answers, rep)})
+    return q_rows, a_rows
+
+
+def _write_skip_report(project: "Project", report: ImportReport, path: Path | None) -> Path:
+    """The JSON list of what ``skip_bad`` left out (default: under the project's ``reports``)."""
+    path = path or project.folder / "reports" / f"import-skipped-{utcnow().strftime('%Y%m%dT%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "imported_questions": report.questions_added,
+        "skipped": [{"file": e.path, "record": e.record, "problem": e.problem} for e in report.skipped],
+    }
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
