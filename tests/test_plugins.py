@@ -149,3 +149,22 @@ def test_unavailable_encoder_is_listed_with_its_install_command():
     assert "hf_vit" in encoders.media_encoder_names() and "hf_vit" not in reg.media_encoder_names(available_only=True)
     with pytest.raises(RuntimeError, match=r"not available here: transformers is not installed.*pip install"):
         encoders.make_media_encoder("hf_vit", 8)
+
+
+def test_plugin_acquisition_scores_and_orders_the_queue_from_the_cli(example_plugin, tmp_path, capsys,
+                                                                    one_torch_thread):
+    """Installed, the plugin's acquisition function is computed by scoring, stored, and sorts the queue."""
+    from vqa_studio.core import insights
+    from vqa_studio.core.demo import build_demo
+
+    proj = tmp_path / "demo"
+    Project.run(build_demo(proj, n_scenes=30, seed=2, questions_per_scene=4, n_scenes_3d=0, train=False))
+    assert cli.main(["train", "--project", str(proj), "--epochs", "1", "--batch-size", "32", "--mc-samples", "3",
+                     "--device", "cpu", "-q"]) == 0
+    capsys.readouterr()
+    assert cli.main(["score", "--project", str(proj), "--method", "prob_variance", "--mc-samples", "3", "-q"]) == 0
+    assert "most informative by prob_variance:" in capsys.readouterr().out
+    with Project.open(proj) as p:
+        assert "prob_variance" in insights.scored_methods(p) and p.acquisition == "prob_variance"
+        scores = [r.score for r in p.queue(order_by="prob_variance", limit=20)]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0
