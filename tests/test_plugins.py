@@ -151,6 +151,17 @@ def test_unavailable_encoder_is_listed_with_its_install_command():
         encoders.make_media_encoder("hf_vit", 8)
 
 
+def test_plugins_command_lists_an_unavailable_encoder_with_its_install_command(capsys):
+    from vqa_studio.core.registry import default_registry
+
+    default_registry().add_media_encoder("hf_clip", "no_such_xyz:clip", available=lambda: False,
+                                         error="transformers is not installed", install="pip install transformers")
+    assert cli.main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "media encoder hf_clip" in out and "UNAVAILABLE (transformers is not installed" in out
+    assert "install with: pip install transformers" in out and "cnn_grid" not in out
+
+
 def test_plugin_acquisition_scores_and_orders_the_queue_from_the_cli(example_plugin, tmp_path, capsys,
                                                                     one_torch_thread):
     """Installed, the plugin's acquisition function is computed by scoring, stored, and sorts the queue."""

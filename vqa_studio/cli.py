@@ -145,8 +145,11 @@ def cmd_plugins(args) -> int:
     for kind, space in (("format", registry.formats), ("acquisition", registry.acquisitions),
                         ("media encoder", registry.media_encoders), ("question encoder", registry.question_encoders)):
         for name, entry in space.items():
-            if entry.source != "built-in":
-                _print(f"  {kind} {name} (from {entry.source}) {getattr(entry, 'description', '')}".rstrip())
+            missing = hasattr(entry, "is_available") and not entry.is_available()
+            if entry.source != "built-in" or missing:
+                state = (f": UNAVAILABLE ({entry.error or 'a dependency is missing'}"
+                         + (f"; install with: {entry.install})" if entry.install else ")")) if missing else ""
+                _print(f"  {kind} {name} (from {entry.source}) {getattr(entry, 'description', '')}".rstrip() + state)
     return EXIT_OK
 
 
