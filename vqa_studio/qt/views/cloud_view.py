@@ -115,7 +115,6 @@ class CloudView(CloudLayout, CloudEditing, CloudInput, QWidget):
                 act.setShortcutContext(Qt.WidgetWithChildrenShortcut)
                 self.addAction(act)
 
-
     def keyPressEvent(self, ev: QKeyEvent) -> None:
         if self.handle_key(ev):
             ev.accept()
@@ -124,7 +123,6 @@ class CloudView(CloudLayout, CloudEditing, CloudInput, QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(1280, 800)
-
 
     # --- content ------------------------------------------------------------------------------------------
     def set_item(self, project: Any, item_id: int, cloud_path: str | Path | None = None) -> None:
@@ -481,7 +479,6 @@ class CloudView(CloudLayout, CloudEditing, CloudInput, QWidget):
             txt += " (moving)" if self.free.moving else f" (moving: {len(lv.coarse_xyz):,})"
         txt += f" · {len(self._stored)} cuboids"
         self.info.setText(txt)
-
 
     def grab_image(self):
         """The whole editor as a QImage, GL views included as they are on screen. (``QWidget.grab``
