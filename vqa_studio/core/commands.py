@@ -13,6 +13,9 @@ wraps these (``qt/undo.py``); undo works in tests and scripts without Qt::
 
 Undo and redo are refused (``ConflictError``) when the question changed since, e.g. another
 annotator edited it: they never overwrite newer work.
+
+``Command`` is the one command base: its do / undo / redo / apply state machine (and its one
+``CommandStateError``) serves these review commands and the cuboid edits of ``core.cuboids`` alike.
 """
 from __future__ import annotations
 
