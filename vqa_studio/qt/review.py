@@ -16,8 +16,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..core.commands import ReviewCommand
-from ..core.project import effective_answers
-from ..core.store import repository as repo
 from ..core.types import Action, Correction, Item, Prediction, Question, Status
 from .imaging import attention_image, attention_peak
 from .lru import LRU
@@ -46,23 +44,20 @@ class ItemDetails:
 
 
 def load_details(project, question_id: int, version: str | None) -> ItemDetails | None:
-    """Everything the review shows about one question, read on one connection."""
-    with project.engine.connect() as conn:
-        q = repo.get_question(conn, question_id)
-        if q is None:
-            return None
-        item = repo.get_item(conn, q.item_id)
-        pred = repo.get_prediction(conn, question_id, version) if version else None
-        hist = repo.history(conn, question_id)
-        imported = repo.imported_answers(conn, question_id)
+    """Everything the review shows about one question (``Project.review_record``), with the
+    attention overlays of an image item made here (off the GUI thread when prefetched)."""
+    rec = project.review_record(question_id, version)
+    if rec is None:
+        return None
+    item, pred = rec.item, rec.prediction
     overlays, peaks = (), ()
     if pred is not None and pred.attention is not None and item.kind.value == "image":
         att = np.asarray(pred.attention)
         att = att[None, :] if att.ndim == 1 else att
         overlays = tuple(attention_image(a) for a in att)
         peaks = tuple(attention_peak(a) for a in att)
-    return ItemDetails(q, item, str(project.media_path(item)), pred, hist, effective_answers(hist), imported, version,
-                       overlays, peaks)
+    return ItemDetails(rec.question, item, str(project.media_path(item)), pred, rec.history, rec.human_answers,
+                       rec.imported, version, overlays, peaks)
 
 
 class ReviewController(QObject):

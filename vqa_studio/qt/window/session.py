@@ -156,16 +156,19 @@ class SessionMixin:
     def _load_project_info(self) -> None:
         """Filters, methods, versions, vocabulary, fused index: read in the background."""
         from ...core import insights
+        from ...core.uncertainty.acquisition import sort_methods
 
         project = self.project
 
         def work():
             version = project.active_model
-            methods = insights.scored_methods(project, version) if version else []
+            scored = insights.scored_methods(project, version) if version else []
+            # every registered acquisition function (a plugin's too), then what else the model scored
+            methods = sort_methods([*scored, project.acquisition])
             info = {
                 "version": version, "methods": methods, "acquisition": project.acquisition,
                 "splits": project.splits(), "qtypes": project.question_types(),
-                "atypes": _answer_types(project), "versions": [m.version for m in project.models()],
+                "atypes": project.answer_types(), "versions": [m.version for m in project.models()],
                 "model_answers": insights.model_answers(project, version),
             }
             info["vocabulary"] = insights.answer_vocabulary(project, version)
@@ -182,7 +185,7 @@ class SessionMixin:
             return
         from ...core.data.vocab import normalize_answer
 
-        methods = info["methods"] or [info["acquisition"]]
+        methods = info["methods"]
         self.queue_dock_widget.set_options(methods, self.model.order_by or info["acquisition"], info["splits"],
                                            info["qtypes"], info["atypes"], info["versions"])
         self.answer_panel.set_model_answers(info["model_answers"])
@@ -225,11 +228,3 @@ class SessionMixin:
     def _update_model_label(self) -> None:
         v = self.project.active_model if self.project else None
         self.model_label.setText(f"  model {v}  " if v else "  no model yet  ")
-
-
-def _answer_types(project) -> list[str]:
-    from ...core.store import repository as repo
-    from ...core.store import schema as s
-
-    with project.engine.connect() as conn:
-        return sorted(repo.count_by(conn, s.questions.c.answer_type))
