@@ -46,9 +46,15 @@ grid), so rendering is integer arithmetic; a background is drawn from its own ge
 ``(seed, index)``. Nothing depends on the global RNGs, hash randomisation or set order. The split
 of a scene (exact train/val/test counts, see :func:`generate_scenes`) depends on ``seed`` and ``n``.
 
-The vocabulary, records and random stream are in :mod:`.shapes2d_vocab`, the question templates in
-:mod:`.shapes2d_questions`; this module lays scenes out, draws them and writes them, and re-exports
-the public names.
+Styles. All of the above is the demo's :class:`~.shapes2d_style.Style` (:data:`DEMO`, the default).
+``generate_scenes(..., style=SHIFTED)`` (and :func:`write_dataset`) draws the same families from
+another distribution: other shapes, colours, size ratio, background and question wordings, some of
+them shared with the demo (see :mod:`.shapes2d_style`). A scene remembers its style (``Scene2D.style``,
+left out of its repr), so :func:`render` draws it right.
+
+The vocabulary, records and random stream are in :mod:`.shapes2d_vocab`, the styles in
+:mod:`.shapes2d_style`, the question templates in :mod:`.shapes2d_questions`; this module lays
+scenes out, draws them and writes them, and re-exports the public names.
 """
 from __future__ import annotations
 
@@ -61,14 +67,15 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .shapes2d_questions import questions as _questions
+from .shapes2d_style import DEMO, SHIFTED, STYLES, Style, style_named
 from .shapes2d_vocab import (
-    _COLOR_NAMES, _POLYGONS, COLORS, EXTENT, FAMILIES, MAX_OBJECTS, QA, RADIUS, RELATE_MIN_DX,
-    RELATE_MIN_RATIO, SHAPES, SIZES, Scene2D, Shape2D, _Stream,
+    COLORS, EXTENT, FAMILIES, MAX_OBJECTS, OUTLINES, QA, RADIUS, RELATE_MIN_DX, RELATE_MIN_RATIO, SHAPES, SIZES,
+    Scene2D, Shape2D, _Stream,
 )
 
 __all__ = [
     "SHAPES", "COLORS", "SIZES", "RADIUS", "EXTENT", "RELATE_MIN_DX", "RELATE_MIN_RATIO",
-    "MAX_OBJECTS", "FAMILIES", "Shape2D", "QA", "Scene2D",
+    "MAX_OBJECTS", "FAMILIES", "Shape2D", "QA", "Scene2D", "Style", "DEMO", "SHIFTED", "STYLES",
     "generate_scenes", "render", "write_dataset", "image_name",
 ]
 
@@ -91,7 +98,8 @@ def _q(v: float) -> float:
     return round(v * _SUB) / _SUB
 
 
-def _place(stream: _Stream, side: int, specs: list[tuple[str, str, str]]) -> Optional[list[Shape2D]]:
+def _place(stream: _Stream, side: int, specs: list[tuple[str, str, str]], style: Style
+           ) -> Optional[list[Shape2D]]:
     """Rejection-sample non-overlapping positions; None when an object finds no room.
 
     Works in integer 1/16 px units, the drawing grid, so that checks and drawing see the same numbers.
@@ -100,7 +108,7 @@ def _place(stream: _Stream, side: int, specs: list[tuple[str, str, str]]) -> Opt
     u = stream.u
     items = []
     for shape, color, size in specs:
-        r = _q(RADIUS[size] * side)
+        r = _q(style.radius_of[size] * side)
         items.append(((r * EXTENT[shape] + _BLEED_PX) * _SUB, shape, color, size, r))
     items.sort(key=lambda t: -t[0])  # biggest first packs best; sort is stable
     placed: list[tuple[int, int, float]] = []  # x16, y16, ink radius16
@@ -126,13 +134,13 @@ def _place(stream: _Stream, side: int, specs: list[tuple[str, str, str]]) -> Opt
     return out
 
 
-def _layout(stream: _Stream, side: int, n: int) -> list[Shape2D]:
+def _layout(stream: _Stream, side: int, n: int, style: Style) -> list[Shape2D]:
     # a per-scene palette makes repeated shapes / colours common, so counts spread beyond 0 and 1
-    shapes = stream.sample(SHAPES, 2 + stream.below(len(SHAPES) - 1))
-    colors = stream.sample(_COLOR_NAMES, 3 + stream.below(len(_COLOR_NAMES) - 2))
+    shapes = stream.sample(style.shapes, 2 + stream.below(len(style.shapes) - 1))
+    colors = stream.sample(style.color_names, 3 + stream.below(len(style.color_names) - 2))
     specs = [(stream.pick(shapes), stream.pick(colors), SIZES[stream.below(2)]) for _ in range(n)]
     for attempt in range(60):
-        objs = _place(stream, side, specs)
+        objs = _place(stream, side, specs, style)
         if objs is not None:
             return objs
         if attempt % 4 == 3:  # crowded: shrink one large object
@@ -169,11 +177,17 @@ def _assign_splits(n: int, seed: int, splits: Sequence[tuple[str, float]]) -> li
     return [labels[i] for i in rng.permutation(n).tolist()]
 
 
-def _scene(s: _Stream, index: int, split: str, k: int, min_objects: int, max_objects: int) -> Scene2D:
+def _scene(s: _Stream, index: int, split: str, k: int, min_objects: int, max_objects: int, style: Style
+           ) -> Scene2D:
     side = 64 + s.below(65)
     n = min_objects + s.below(max_objects - min_objects + 1)
-    objects = _layout(s, side, n)
-    return Scene2D(index, split, side, tuple(objects), _questions(objects, side, s, k))
+    objects = _layout(s, side, n, style)
+    return Scene2D(index, split, side, tuple(objects), _questions(objects, side, s, k, style), style)
+
+
+def _entropy(tag: int, seed: int, style: Style, *more: int) -> list[int]:
+    """Seed-sequence entropy of a generator: the style's salt is mixed in for styles other than the demo."""
+    return [tag, seed, *more] if not style.salt else [tag, seed, *more, style.salt]
 
 
 def generate_scenes(
@@ -183,8 +197,10 @@ def generate_scenes(
     splits: Sequence[tuple[str, float]] = (("train", 0.7), ("val", 0.1), ("test", 0.2)),
     min_objects: int = 1,
     max_objects: int = 6,
+    style: "Style | str" = DEMO,
 ) -> list[Scene2D]:
-    """``n`` scenes with their questions (no images: see :func:`render`).
+    """``n`` scenes with their questions (no images: see :func:`render`), in ``style`` (a
+    :class:`~.shapes2d_style.Style` or its name; default the demo's).
 
     Scene ``i`` is the same for every ``n > i``; its split depends on ``(seed, n, splits)``: each split gets
     ``round(n * fraction)`` scenes (largest remainder; fractions are normalised to sum to 1).
@@ -198,30 +214,34 @@ def generate_scenes(
     if not 1 <= min_objects <= max_objects <= MAX_OBJECTS:
         raise ValueError(f"need 1 <= min_objects <= max_objects <= {MAX_OBJECTS}, "
                          f"not {min_objects}, {max_objects}")
+    style = style_named(style)
     labels = _assign_splits(n, seed, splits)
-    s = _Stream(_TAG_SCENE, seed)
-    return [_scene(s, i, labels[i], questions_per_scene, min_objects, max_objects) for i in range(n)]
+    s = _Stream(*_entropy(_TAG_SCENE, seed, style))
+    return [_scene(s, i, labels[i], questions_per_scene, min_objects, max_objects, style) for i in range(n)]
 
 
 # --- images -------------------------------------------------------------------------------------------
 
-def _background(side: int, seed: int, index: int) -> np.ndarray:
-    """Light, nearly neutral background: a random grey level and tint, and a faint linear shading.
+def _background(side: int, seed: int, index: int, style: Style = DEMO) -> np.ndarray:
+    """Light, nearly neutral background: a random grey level and tint, and a faint linear shading
+    (:class:`~.shapes2d_style.Background`).
 
     (No per-pixel grain: it would make the PNGs 6x larger and slower to write for no gain.)
     """
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([_TAG_RENDER, seed, index])))
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(_entropy(_TAG_RENDER, seed, style, index))))
     base, gx, gy, *tint = rng.random(6).tolist()
     ramp = np.arange(side, dtype=np.float64) / (side - 1) - 0.5
-    # grey 228..242, shading +-7 across the image, tint +-4 per channel: 217..253 all told
-    plane = np.rint((228.0 + 14.0 * base) + ramp[None, :] * (14.0 * gx - 7.0) + ramp[:, None] * (14.0 * gy - 7.0))
+    # the demo: grey 228..242, shading +-7 across the image, tint +-4 per channel: 217..253 all told
+    b = style.background
+    sh = 2.0 * b.shade
+    plane = np.rint((b.level + b.span * base) + ramp[None, :] * (sh * gx - b.shade) + ramp[:, None] * (sh * gy - b.shade))
     img = np.empty((side, side, 3), np.uint8)
     for c in range(3):
-        img[:, :, c] = plane + round(8.0 * tint[c] - 4.0)
+        img[:, :, c] = plane + (round(2.0 * b.tint * tint[c] - b.tint) + b.bias[c])
     return img
 
 
-def _draw(img: np.ndarray, o: Shape2D) -> None:
+def _draw(img: np.ndarray, o: Shape2D, rgb: dict[str, tuple[int, int, int]]) -> None:
     """Paint one object into ``img`` (in place), anti-aliased by exact coverage.
 
     The patch around the object is blown up ``_SS`` x (nearest neighbour), the shape is filled in
@@ -240,20 +260,23 @@ def _draw(img: np.ndarray, o: Shape2D) -> None:
     # coordinates are multiples of 1/16 px, so these are exact integers on OpenCV's 1/16 grid (shift=4)
     cx = round(((o.x - x0 + 0.5) * _SS - 0.5) * _SUB)
     cy = round(((o.y - y0 + 0.5) * _SS - 0.5) * _SUB)
-    color = COLORS[o.color]
+    color = rgb[o.color]
     if o.shape == "circle":
         cv2.circle(big, (cx, cy), round(o.r * _SS * _SUB), color, -1, cv2.LINE_8, 4)
-    else:
-        pts = np.rint(_POLYGONS[o.shape] * (o.r * _SS * _SUB)).astype(np.int32) + np.array([cx, cy], np.int32)
-        cv2.fillPoly(big, [pts], color, cv2.LINE_8, 4)
+    else:  # several contours (a ring) are filled even-odd: the inner one is a hole
+        at = np.array([cx, cy], np.int32)
+        pts = [np.rint(c * (o.r * _SS * _SUB)).astype(np.int32) + at for c in OUTLINES[o.shape]]
+        cv2.fillPoly(big, pts, color, cv2.LINE_8, 4)
     img[y0:y1, x0:x1] = cv2.resize(big, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
 
 
 def render(scene: Scene2D, seed: int = 0) -> np.ndarray:
-    """The scene's image, ``size x size x 3`` uint8 RGB; ``seed`` varies only the background."""
-    img = _background(scene.size, _check_seed(seed), scene.index)
+    """The scene's image, ``size x size x 3`` uint8 RGB, in the scene's style; ``seed`` varies only the
+    background."""
+    style = scene.style if scene.style is not None else DEMO
+    img = _background(scene.size, _check_seed(seed), scene.index, style)
     for o in scene.objects:
-        _draw(img, o)
+        _draw(img, o, style.rgb)
     return img
 
 
@@ -273,7 +296,7 @@ def write_dataset(
 ) -> list[tuple[Path, Scene2D]]:
     """Generate ``n`` scenes, write each as a PNG in ``folder``, return ``(path, scene)`` pairs.
 
-    ``kw`` goes to :func:`generate_scenes`. Images are rendered and encoded in a thread pool of
+    ``kw`` goes to :func:`generate_scenes` (``style=SHIFTED`` for the shifted set). Images are rendered and encoded in a thread pool of
     ``workers`` threads (default: CPU count, at most 4; OpenCV releases the GIL while it draws,
     resizes and encodes); ``workers=1`` does it all in the calling thread. The files are the same
     either way. Existing files with the same names are overwritten.

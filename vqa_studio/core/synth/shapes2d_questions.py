@@ -1,7 +1,9 @@
 """Question templates of the 2D shapes demo data (the families in :mod:`.shapes2d`'s docstring).
 
 :func:`questions` asks ``k`` distinct questions about a scene's objects, each with its one correct
-answer, drawing every choice from the scene's :class:`~.shapes2d_vocab._Stream`.
+answer, drawing every choice from the scene's :class:`~.shapes2d_vocab._Stream`. The values an
+attribute can take and the texts come from the :class:`~.shapes2d_style.Style`; the choices, and so
+the random draws, are the same in every style.
 """
 from __future__ import annotations
 
@@ -9,17 +11,11 @@ import functools
 import math
 from typing import Callable, Optional, Sequence
 
-from .shapes2d_vocab import (
-    _COLOR_NAMES, FAMILIES, QA, RELATE_MIN_DX, RELATE_MIN_RATIO, SHAPES, SIZES, Shape2D, _Stream, _Weights,
-)
+from .shapes2d_style import DEMO, Style
+from .shapes2d_vocab import FAMILIES, QA, RELATE_MIN_DX, RELATE_MIN_RATIO, Shape2D, _Stream, _Weights
 
-_PLURAL = {"circle": "circles", "square": "squares", "triangle": "triangles", "diamond": "diamonds",
-           "cross": "crosses"}
-_VALUES: tuple[tuple[str, ...], ...] = (SIZES, _COLOR_NAMES, SHAPES)  # attribute index -> values
 _SIZE, _COLOR, _SHAPE = 0, 1, 2
 _ATTR_NAME = ("size", "color", "shape")
-#: (attribute, value) -> the attribute's other values
-_OTHER_VALUES = {(a, v): tuple(w for w in _VALUES[a] if w != v) for a in range(3) for v in _VALUES[a]}
 
 # answer-type and family weights (within a type); tuned so the final mix lands near 38/27/35
 _TYPE_WEIGHTS = _Weights(("yes/no", 0.38), ("number", 0.27), ("other", 0.35))
@@ -37,13 +33,14 @@ _Key = tuple  # (size | None, color | None, shape | None)
 _EMPTY: _Key = (None, None, None)
 
 
-def _noun(key: _Key, plural: bool = False) -> str:
+def _noun(style: Style, key: _Key, plural: bool = False) -> str:
     size, color, shape = key
     words = [w for w in (size, color) if w]
     if shape:
-        words.append(_PLURAL[shape] if plural else shape)
+        words.append(style.plural(shape) if plural else shape)
     else:
-        words.append("things" if plural else "thing")
+        w = style.wording
+        words.append(w.things if plural else w.thing)
     return " ".join(words)
 
 
@@ -54,9 +51,10 @@ def _a(phrase: str) -> str:
 class _Facts:
     """What the question templates need to know about a scene, computed once."""
 
-    def __init__(self, objects: Sequence[Shape2D], side: int) -> None:
+    def __init__(self, objects: Sequence[Shape2D], side: int, style: Style = DEMO) -> None:
         self.objects = objects
         self.side = side
+        self.style = style
         counts: dict[_Key, int] = {}
         keys = []
         for o in objects:
@@ -113,11 +111,11 @@ class _Facts:
             if self.present and s.u() < 0.6:
                 base = list(s.pick(self.present))
                 attr = s.pick([a for a in range(3) if base[a] is not None])
-                base[attr] = s.pick(_OTHER_VALUES[attr, base[attr]])
+                base[attr] = s.pick(self.style.other_values[attr, base[attr]])
                 cand = tuple(base)
             else:
                 mask = 1 + s.below(7)
-                cand = tuple(s.pick(_VALUES[a]) if mask & (1 << a) else None for a in range(3))
+                cand = tuple(s.pick(self.style.values[a]) if mask & (1 << a) else None for a in range(3))
             if self.count(cand) == 0:
                 return cand
         return None
@@ -131,10 +129,11 @@ def _q_exist(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
     key = s.pick(f.present) if want else f.absent_key(s)
     if key is None:
         return None
+    one, many = f.style.wording.exist
     if s.u() < 0.5:
-        text = f"Is there {_a(_noun(key))}?"
+        text = one.format(a=_a(_noun(f.style, key)))
     else:
-        text = f"Are there any {_noun(key, plural=True)}?"
+        text = many.format(a=_noun(f.style, key, plural=True))
     return QA(text, _yes(f.count(key) > 0), "yes/no", "exist")
 
 
@@ -146,7 +145,7 @@ def _q_compare_count(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
         if len(present) > 1 and s.u() < 0.6:
             b = s.pick([v for v in present if v != a])
         else:
-            b = s.pick(_OTHER_VALUES[attr, a])
+            b = s.pick(f.style.other_values[attr, a])
         if s.u() < 0.5:
             a, b = b, a
         ka = tuple(a if i == attr else None for i in range(3))
@@ -156,9 +155,8 @@ def _q_compare_count(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
         answer = (ca > cb, ca < cb, ca == cb)[tmpl]
         if answer != want:
             continue
-        pa, pb = _noun(ka, plural=True), _noun(kb, plural=True)
-        text = (f"Are there more {pa} than {pb}?", f"Are there fewer {pa} than {pb}?",
-                f"Are there the same number of {pa} and {pb}?")[tmpl]
+        pa, pb = _noun(f.style, ka, plural=True), _noun(f.style, kb, plural=True)
+        text = f.style.wording.compare_count[tmpl].format(a=pa, b=pb)
         return QA(text, _yes(answer), "yes/no", "compare_count")
     return None
 
@@ -174,9 +172,8 @@ def _q_compare_size(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
         answer = (si == "large" and sj == "small", si == "small" and sj == "large", si == sj)[tmpl]
         if answer != want:
             continue
-        na, nb = _noun(s.pick(keys_i)), _noun(s.pick(keys_j))
-        text = (f"Is the {na} bigger than the {nb}?", f"Is the {na} smaller than the {nb}?",
-                f"Is the {na} the same size as the {nb}?")[tmpl]
+        na, nb = _noun(f.style, s.pick(keys_i)), _noun(f.style, s.pick(keys_j))
+        text = f.style.wording.compare_size[tmpl].format(a=na, b=nb)
         return QA(text, _yes(answer), "yes/no", "compare_size")
     return None
 
@@ -187,7 +184,8 @@ def _q_count(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
     key = s.pick(by_count[target]) if target else f.absent_key(s)
     if key is None:
         return None
-    text = "How many objects are there?" if key == _EMPTY else f"How many {_noun(key, plural=True)} are there?"
+    w = f.style.wording
+    text = w.count_all if key == _EMPTY else w.count.format(a=_noun(f.style, key, plural=True))
     return QA(text, str(f.count(key)), "number", "count")
 
 
@@ -200,7 +198,8 @@ def _q_attribute(attr: int) -> Callable[[_Facts, _Stream, bool], Optional[QA]]:
             return None
         i, keys = s.pick(cands)
         o = f.objects[i]
-        return QA(f"What {word} is the {_noun(s.pick(keys))}?", (o.size, o.color, o.shape)[attr], "other", word)
+        text = f.style.wording.attribute[attr].format(ref=_noun(f.style, s.pick(keys)))
+        return QA(text, (o.size, o.color, o.shape)[attr], "other", word)
 
     return make
 
@@ -235,7 +234,8 @@ def _q_relate(f: _Facts, s: _Stream, want: bool) -> Optional[QA]:
         if other is None:
             continue
         attr = _SHAPE if s.u() < 0.5 else _COLOR
-        text = f"What {_ATTR_NAME[attr]} is the thing to the {side} of the {_noun(s.pick(keys))}?"
+        w = f.style.wording
+        text = (w.relate_shape if attr == _SHAPE else w.relate_color).format(side=side, ref=_noun(f.style, s.pick(keys)))
         return QA(text, (other.size, other.color, other.shape)[attr], "other", "relate")
     return None
 
@@ -252,8 +252,9 @@ _MAKERS: dict[str, Callable[[_Facts, _Stream, bool], Optional[QA]]] = {
 }
 
 
-def questions(objects: Sequence[Shape2D], side: int, s: _Stream, k: int) -> tuple[QA, ...]:
-    facts = _Facts(objects, side)
+def questions(objects: Sequence[Shape2D], side: int, s: _Stream, k: int, style: Style = DEMO) -> tuple[QA, ...]:
+    """``k`` distinct questions about ``objects`` (an image of ``side`` px), worded in ``style``."""
+    facts = _Facts(objects, side, style)
     out: list[QA] = []
     seen: set[str] = set()  # membership only, never iterated
     attempts = 0

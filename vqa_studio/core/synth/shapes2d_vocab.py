@@ -8,8 +8,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -47,10 +47,32 @@ def _unit_polygons() -> dict[str, np.ndarray]:
     }
 
 
+def _regular(n: int, radius: float, phase: float = -math.pi / 2) -> np.ndarray:
+    """A regular ``n``-gon of circumradius ``radius``, its first vertex at angle ``phase`` (up)."""
+    t = phase + 2 * math.pi * np.arange(n) / n
+    return np.stack([radius * np.cos(t), radius * np.sin(t)], axis=1)
+
+
+def _more_outlines() -> dict[str, tuple[np.ndarray, ...]]:
+    """Shapes of the other styles (:mod:`.shapes2d_style`); a ring is two contours (filled even-odd)."""
+    star = np.empty((10, 2))
+    star[0::2], star[1::2] = _regular(5, 1.2), _regular(5, 0.55, -math.pi / 2 + math.pi / 5)
+    return {
+        "star": (star,),
+        "hexagon": (_regular(6, 1.05, 0.0),),
+        "ring": (_regular(64, 1.0), _regular(64, 0.55)[::-1]),
+    }
+
+
 _POLYGONS = _unit_polygons()
+#: every shape name any style draws -> its outline contours for ``r = 1`` (circles are drawn as circles)
+OUTLINES: dict[str, tuple[np.ndarray, ...]] = {
+    "circle": (_regular(64, 1.0),), **{name: (poly,) for name, poly in _POLYGONS.items()}, **_more_outlines(),
+}
 #: bounding radius of each shape / its nominal radius ``r`` (the whole shape lies within r * EXTENT)
 EXTENT: dict[str, float] = {
-    "circle": 1.0, **{name: float(np.hypot(*poly.T).max()) for name, poly in _POLYGONS.items()},
+    "circle": 1.0,
+    **{name: float(max(np.hypot(*c.T).max() for c in cs)) for name, cs in OUTLINES.items() if name != "circle"},
 }
 #: relation questions: least horizontal distance (fraction of the image side) between the referent's
 #: centre and any other object's centre
@@ -115,13 +137,15 @@ class QA:
 
 @dataclass(frozen=True)
 class Scene2D:
-    """A scene: its index in the generated set, split, image side in pixels, objects and questions."""
+    """A scene: its index in the generated set, split, image side in pixels, objects, questions, style."""
 
     index: int
     split: str
     size: int
     objects: tuple[Shape2D, ...]
     questions: tuple[QA, ...]
+    #: the :class:`~.shapes2d_style.Style` it was generated in (None: the demo's); not in the repr
+    style: Any = field(default=None, repr=False)
 
 
 # --- random stream ------------------------------------------------------------------------------------
