@@ -145,7 +145,7 @@ def test_temperature_and_progress_and_cancel():
     with pytest.raises(Cancelled):
         S.mc_dropout_probs(m, batches(), T=2, progress=cancel)
     with pytest.raises(ValueError, match="scope"):
-        S.mc_dropout_probs(m, batches(), scope="everything")
+        S.mc_dropout_probs(m, batches(), T=2, scope="everything")
 
 
 def test_head_scope_is_much_cheaper_than_full_scope():

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from typing import Generator, Sequence
 
 import numpy as np
-from sqlalchemy import select
-
 from ..data.vocab import vqa_accuracy
 from ..errors import ConflictError
+from ..store import predictions as prediction_rows
 from ..store import repository as repo
-from ..store import schema as s
 from ..types import LABEL_STATUSES, Action, Progress, Status
 
 #: statuses a person has not looked at yet (what auto-accept may take)
@@ -90,24 +88,20 @@ def load_auto_accept_data(project, model_version: str | None = None, *, val_spli
     empty = np.zeros(0)
     if not version:
         return AutoAcceptData(None, np.zeros(0, np.int64), empty, [], empty, empty)
-    q, i, p = s.questions, s.items, s.predictions
-    stmt = (select(q.c.id, q.c.status, q.c.answer, i.c.split, p.c.confidence, p.c.answer.label("top"))
-            .select_from(p.join(q, q.c.id == p.c.question_id).join(i, i.c.id == q.c.item_id))
-            .where(p.c.model_version == version))
     pool: list[tuple[float, int, Status]] = []
     val: list[tuple[int, float, str, Status, str | None]] = []
     unreviewed = {st.value for st in UNREVIEWED}
     labels = {st.value for st in LABEL_STATUSES}
     excluded = set(exclude_splits)
     with project.engine.connect() as conn:
-        for r in conn.execute(stmt):
+        for r in prediction_rows.confidences(conn, version):
             if r.confidence is None or r.top is None:
                 continue
             conf = float(r.confidence)
             if r.status in unreviewed and r.split not in excluded:
-                pool.append((conf, r.id, Status(r.status)))
+                pool.append((conf, r.question_id, Status(r.status)))
             elif r.split == val_split and r.status in labels and r.answer is not None:
-                val.append((r.id, conf, r.top, Status(r.status), r.answer))
+                val.append((r.question_id, conf, r.top, Status(r.status), r.answer))
         imported = repo.imported_answers_many(conn, [v[0] for v in val]) if val else {}
     pool.sort(key=lambda t: (-t[0], t[1]))
     val_conf = np.asarray([v[1] for v in val], dtype=np.float64)

@@ -2,8 +2,9 @@
 votes of its MC samples / ensemble members and the attention maps, stored under the model version.
 
 Probabilities are ``[N, C, T]`` for every source (MC-dropout samples of each ensemble member,
-concatenated: T = M x mc_samples). With ``scope="head"`` the encoders run once per batch and only
-the classifier's dropout is sampled. The fused features of the last scoring are kept in a
+concatenated: T = M x mc_samples). How to score is one typed value, ``ScoringArgs`` (``active.args``:
+model version, MC samples, scope, seed, batch size, device, acquisition functions). With
+``scope="head"`` the encoders run once per batch and only the classifier's dropout is sampled. The fused features of the last scoring are kept in a
 ``FusedCache``: re-scoring the same model version (another acquisition method, another T, after an
 answer changed) runs the classifier head alone.
 """
@@ -19,8 +20,10 @@ import torch
 from ..data.dataset import QA, MediaTensors, Snapshot, VQADataset, batches
 from ..model.registry import ModelBundle
 from ..store import codec
-from ..types import ItemKind, Progress, Status
+from ..store import predictions as prediction_rows
+from ..types import ItemKind, Progress
 from ..uncertainty import acquisition, sampling
+from .args import ScoringArgs
 
 TOP_K = 5
 
@@ -65,16 +68,16 @@ class ScoreResult:
                 f"({self.n_questions / max(self.seconds, 1e-9):,.0f} items/s); scores: {', '.join(self.methods)}")
 
 
-def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T: int = 20, scope: str = "head",
-                 seed: int = 0, batch_size: int = 256, device: torch.device | str = "cpu",
-                 cache: FusedCache | None = None, use_student: bool = False
-                 ) -> Generator[Progress, None, "Sampled"]:
-    """``Sampled`` for the dataset's questions (see there).
+def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, args: ScoringArgs, *,
+                 cache: FusedCache | None = None) -> Generator[Progress, None, "Sampled"]:
+    """``Sampled`` for the dataset's questions (see there); ``args``: samples, scope, seed, batch size,
+    device and whether to sample the distilled student (``version`` and ``methods`` are not used here).
 
     Yields progress per batch and member. Calibrated: logits are divided by the net set's temperature.
     """
+    T, scope, seed, batch_size, device = args.mc_samples, args.scope, args.seed, args.batch_size, args.device
     ns = bundle.net(kind)
-    members = [ns.fast_net()] if use_student else ns.members
+    members = [ns.fast_net()] if args.use_student else ns.members
     temperature = ns.temperature
     n = dataset.n_questions
     order = np.asarray([qa.question_id for group in dataset.groups for qa in group], dtype=np.int64)
@@ -145,17 +148,16 @@ def sample_probs(bundle: ModelBundle, kind: ItemKind, dataset: VQADataset, *, T:
     return Sampled(sampling.combine(*parts), qids_ref, attention, embedding, centres)
 
 
-def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors, questions: Sequence[QA], *,
-                    T: int = 20, scope: str = "head", seed: int = 0, batch_size: int = 256,
-                    device: torch.device | str = "cpu", cache: FusedCache | None = None,
-                    methods: Sequence[str] | None = None, use_student: bool = False
+def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors, questions: Sequence[QA],
+                    args: ScoringArgs, *, cache: FusedCache | None = None
                     ) -> Generator[Progress, None, dict[str, np.ndarray | list]]:
     """Score ``questions`` (any modalities) -> columns: question_ids, probs_mean [N, C], topk idx/probs,
-    scores {method: [N]}, votes [N, S], attention [N, G, K]."""
+    scores {method: [N]} (``args.methods``, default every registered acquisition function), votes [N, S],
+    attention [N, G, K]."""
     out: dict[str, list] = {"question_ids": [], "top_idx": [], "top_p": [], "votes": [], "attention": [], "mean": [],
                             "fused": [], "centres": []}
     scores: dict[str, list] = {}
-    methods = list(methods or acquisition.acquisition_names())
+    methods = list(args.methods or acquisition.acquisition_names())
     for kind in (ItemKind.IMAGE, ItemKind.CLOUD):
         qs = [qa for qa in questions if qa.kind is kind]
         if not qs or kind not in bundle.nets:
@@ -163,8 +165,7 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
         for done, total in media.load({qa.item_id for qa in qs}):
             yield Progress("loading media", done, total, f"decoding {kind.value} media")
         ds = VQADataset(qs, media, bundle.encoders, with_labels=False)
-        sampled = yield from sample_probs(bundle, kind, ds, T=T, scope=scope, seed=seed, batch_size=batch_size,
-                                          device=device, cache=cache, use_student=use_student)
+        sampled = yield from sample_probs(bundle, kind, ds, args, cache=cache)
         probs, qids, att, fused = sampled.probs, sampled.question_ids, sampled.attention, sampled.fused
         out["centres"].append(sampled.centres if sampled.centres is not None else [None] * len(qids))
         idx, p = acquisition.top_k(probs, TOP_K)
@@ -189,11 +190,6 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict,
 
     ``outside_vocab``: questions whose current answer the model cannot output (``in_vocab`` False):
     a correction it will learn only after the next full retrain grows its answer vocabulary."""
-    from sqlalchemy import delete, insert, literal_column
-
-    from ..store import schema as s
-    from ..store.db import utcnow
-
     qids = cols["question_ids"]
     if len(qids) == 0:
         return 0
@@ -204,7 +200,6 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict,
     centre_rows: list = [c for block in cols.get("centres", []) for c in block] or [None] * len(qids)
     vote_rows = list(votes) if votes is not None else [v for block in cols["votes"] for v in block]
     names = list(scores)
-    now = literal_column("'" + utcnow().isoformat(sep=" ") + "'")
     pred_rows = []
     score_rows = []
     for r, qid in enumerate(qids.tolist()):
@@ -221,13 +216,7 @@ def write_predictions(project, version: str, answers: Sequence[str], cols: dict,
         for n in names:
             score_rows.append({"model_version": version, "method": n, "question_id": qid, "value": row_scores[n]})
     with project.writer.begin() as conn:
-        conn.execute(delete(s.prediction_scores).where(s.prediction_scores.c.model_version == version))
-        conn.execute(delete(s.predictions).where(s.predictions.c.model_version == version))
-        for k in range(0, len(pred_rows), 20000):
-            conn.execute(insert(s.predictions).values(created_at=now), pred_rows[k:k + 20000])
-        for k in range(0, len(score_rows), 100000):
-            conn.execute(insert(s.prediction_scores), score_rows[k:k + 100000])
-    return len(pred_rows)
+        return prediction_rows.replace_predictions(conn, version, pred_rows, score_rows)
 
 
 def embeddings_path(project, version: str):
@@ -254,35 +243,25 @@ def save_embeddings(project, version: str, cols: dict) -> None:
     os.replace(tmp, path)
 
 
-def mark_proposed(conn, version: str) -> None:
-    """Questions nobody has answered yet, and that ``version`` has a proposal for, become 'proposed'."""
-    from sqlalchemy import select, update
-
-    from ..store import schema as s
-    from ..store.db import utcnow
-
-    predicted = select(s.predictions.c.question_id).where(s.predictions.c.model_version == version)
-    conn.execute(update(s.questions).where(s.questions.c.status == Status.NEW.value, s.questions.c.id.in_(predicted))
-                 .values(status=Status.PROPOSED.value, updated_at=utcnow()))
-
-
-def score_pool(project, bundle: ModelBundle, *, snapshot: Snapshot | None = None, media: MediaTensors | None = None,
-               T: int = 20, scope: str = "head", seed: int = 0, batch_size: int = 256, device: str = "cpu",
-               cache: FusedCache | None = None, activate_proposals: bool = False, use_student: bool = False
+def score_pool(project, bundle: ModelBundle, args: ScoringArgs | None = None, *, snapshot: Snapshot | None = None,
+               media: MediaTensors | None = None, cache: FusedCache | None = None, activate_proposals: bool = False
                ) -> Generator[Progress, None, ScoreResult]:
-    """Score every question of the project with ``bundle`` and store the results under its version."""
+    """Score every question of the project with ``bundle`` as ``args`` say (default ``ScoringArgs()``)
+    and store the results under its version; with ``activate_proposals`` the unanswered questions it
+    has a proposal for become 'proposed'. (``args.version`` names the model to load for callers that
+    start from a version: the bundle given is the one scored.)"""
+    args = args if args is not None else ScoringArgs()
     t0 = time.perf_counter()
     snapshot = snapshot or Snapshot.load(project)
     media = media or MediaTensors(snapshot, bundle.image_size, bundle.cloud_points, project.folder / "cache" / "media")
     qs = [qa for qa in snapshot.questions if qa.kind in bundle.nets]
-    cols = yield from score_questions(bundle, snapshot, media, qs, T=T, scope=scope, seed=seed, batch_size=batch_size,
-                                      device=device, cache=cache, use_student=use_student)
+    cols = yield from score_questions(bundle, snapshot, media, qs, args, cache=cache)
     yield Progress("saving", 0, 1, "writing predictions")
     outside = {qa.question_id for qa in qs if qa.answer and bundle.encoders.answers.index(qa.answer) < 0}
     n = write_predictions(project, bundle.version, bundle.encoders.answers.answers, cols, outside)
     save_embeddings(project, bundle.version, cols)
     if activate_proposals:
         with project.writer.begin() as conn:
-            mark_proposed(conn, bundle.version)
+            prediction_rows.mark_proposed(conn, bundle.version)
     yield Progress("saving", 1, 1, f"{n} predictions written")
     return ScoreResult(bundle.version, n, sorted(cols["scores"]), time.perf_counter() - t0)

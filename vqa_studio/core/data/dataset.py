@@ -76,18 +76,10 @@ class Snapshot:
 
     @classmethod
     def load(cls, project, include_auto_accepted: bool = False) -> "Snapshot":
-        from sqlalchemy import func, select
+        from ..store import training_rows
 
-        from ..store import repository as repo
-        from ..store import schema as s
-
-        q, i = s.questions, s.items
         with project.engine.connect() as conn:
-            rows = conn.execute(select(q.c.id, q.c.item_id, i.c.kind, i.c.split, q.c.text, q.c.question_type,
-                                       q.c.answer_type, q.c.status, q.c.answer, i.c.uri, i.c.sha256)
-                                .select_from(q.join(i, i.c.id == q.c.item_id)).order_by(q.c.id)).all()
-            imported = repo.imported_answer_texts(conn)
-            max_cid = conn.execute(select(func.coalesce(func.max(s.corrections.c.id), 0))).scalar_one()
+            rows, imported, max_cid = training_rows.snapshot_rows(conn)
         questions, uris, kinds, shas = [], {}, {}, {}
         kind_of = {k.value: k for k in ItemKind}  # enum lookups by value cost ~5 us each, 2 per question
         status_of = {st.value: st for st in Status}

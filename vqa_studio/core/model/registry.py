@@ -223,21 +223,16 @@ def check_compatible(bundle: ModelBundle, other_config: dict[str, Any], kind: It
 
 def register(project, bundle: ModelBundle, path: Path, run_id: int | None, activate: bool = True) -> None:
     """Add ``bundle`` (already saved at ``path``) to the registry and make it active, in one transaction."""
-    from sqlalchemy import insert, update
-
+    from ..store import model_rows, runs
     from ..store import repository as repo
-    from ..store import schema as s
-    from ..store.db import utcnow
 
     kinds = sorted(k.value for k in bundle.nets)
     with project.writer.begin() as conn:
-        conn.execute(insert(s.models).values(
-            version=bundle.version, parent=bundle.parent, path=project.uri_for(path), arch=",".join(kinds),
-            metrics=bundle.metrics, config=bundle.training, snapshot=bundle.snapshot, run_id=run_id,
-            created_at=utcnow(),
-        ))
+        model_rows.insert_model(conn, version=bundle.version, parent=bundle.parent, path=project.uri_for(path),
+                                arch=",".join(kinds), metrics=bundle.metrics, config=bundle.training,
+                                snapshot=bundle.snapshot, run_id=run_id)
         if run_id is not None:
-            conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(model_version=bundle.version))
+            runs.set_run_model(conn, run_id, bundle.version)
         if activate:
             repo.set_info(conn, "active_model", bundle.version)
 
@@ -277,16 +272,11 @@ def import_file(project, path: Path) -> ModelBundle:
     """
     import shutil
 
-    from sqlalchemy import insert
-
-    from ..store import schema as s
-    from ..store.db import utcnow
+    from ..store import runs
 
     bundle = load_bundle(path)
     with project.writer.begin() as conn:
-        run_id = conn.execute(insert(s.runs).values(kind="import", status="done", config={"file": str(path)},
-                                                    started_at=utcnow(), finished_at=utcnow())
-                              .returning(s.runs.c.id)).scalar_one()
+        run_id = runs.record_import(conn, {"file": str(path)})
     bundle.parent = bundle.version
     bundle.version = f"v{run_id}"
     dst = project.models_dir / f"{bundle.version}.pt"

@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from ..active.args import DEFAULT_MC_SAMPLES, DEFAULT_SCOPE, SCOPES, ScoringArgs
+
 MODES = ("full", "finetune")
 AMP_CHOICES = ("auto", "on", "off")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
@@ -58,8 +60,8 @@ class TrainingArgs:
     model_options: dict[str, Any] = field(default_factory=dict)  # extra ModelConfig fields
     include_auto_accepted: bool = False  # train on auto-accepted answers too
     max_answers: int = 3000
-    mc_samples: int = 20  # re-scoring after training
-    mc_scope: str = "head"
+    mc_samples: int = DEFAULT_MC_SAMPLES  # re-scoring after training (see ``scoring_args``)
+    mc_scope: str = DEFAULT_SCOPE
     time_limit_s: float | None = None  # stop training (keeping the best so far) after this long; the
     # learning-rate schedule then runs on time as well as steps, so it has annealed when time is up
     warmup: float = 0.15  # share of training spent warming the learning rate up (then cosine to ~0)
@@ -85,8 +87,8 @@ class TrainingArgs:
         for name in ("epochs", "batch_size", "ensemble", "heads", "accumulate", "mc_samples"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.mc_scope not in ("head", "full"):
-            raise ValueError("mc_scope must be head or full")
+        if self.mc_scope not in SCOPES:
+            raise ValueError(f"mc_scope must be one of {', '.join(SCOPES)}, not {self.mc_scope!r}")
         if not 0.0 <= self.skip_easy < 1.0:
             raise ValueError(f"skip_easy must be in [0, 1), not {self.skip_easy!r}")
         if self.freeze_media_at is not None and not 0.0 <= self.freeze_media_at <= 1.0:
@@ -115,6 +117,11 @@ class TrainingArgs:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def scoring_args(self, version: str | None = None) -> ScoringArgs:
+        """How the pool is re-scored after training: ``mc_samples`` of ``mc_scope``, this seed, on the CPU."""
+        return ScoringArgs(version=version, mc_samples=self.mc_samples, scope=self.mc_scope, seed=self.seed,
+                           device="cpu")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainingArgs":

@@ -76,12 +76,14 @@ def _train_job(project, params: dict[str, Any]):
 
 
 def _score_job(project, params: dict[str, Any]):
+    """``params``: ``ScoringArgs(...).to_dict()`` (the model version, MC samples, scope...)."""
+    from ..active.args import ScoringArgs
     from ..active.scoring import score_pool
     from ..model.registry import load_version
 
-    bundle = load_version(project, params.get("version"))
-    return score_pool(project, bundle, T=int(params.get("mc_samples", 20)), scope=params.get("scope", "head"),
-                      activate_proposals=True)
+    args = ScoringArgs.from_dict(params)
+    bundle = load_version(project, args.version)
+    return score_pool(project, bundle, args, activate_proposals=True)
 
 
 #: the job kinds the app starts; a job may also name any ``"module:function(project, params)"``

@@ -125,142 +125,209 @@ def _train_net(net: VQANet, train: VQADataset, val: VQADataset | None, args: Tra
             p.requires_grad_(flag)
 
 
+@dataclass
+class _Training:
+    """What one training carries from step to step and from epoch to epoch."""
+
+    net: VQANet
+    train: VQADataset
+    val: VQADataset | None
+    args: TrainingArgs
+    device: torch.device
+    precision: Precision
+    seed: int
+    label: str
+    epochs: int
+    lr: float
+    teacher: list[VQANet] | None
+    deadline: float | None
+    focus: VQADataset | None
+    opt: torch.optim.Optimizer
+    scaler: Any
+    steps_per_epoch: int
+    t_start: float = 0.0
+    budget: float | None = None  # seconds from t_start to the deadline
+    step: int = 0
+    done: float = 0.0  # share of the step schedule done (1 after the last epoch)
+    seen: int = 0
+    # skip_easy: the loss of each question when it was last trained on, by row of ``train``
+    row_loss: np.ndarray | None = None
+    qid_rows: np.ndarray | None = None
+    qid_order: np.ndarray | None = None
+    frozen: MediaCache | None = None
+    since_check: int = 0  # questions trained on since the last validation
+    out_of_time: bool = False
+    best_val: float = -1.0
+    best_state: dict[str, Any] | None = None
+    bad_epochs: int = 0
+    curves: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str = ""
+
+    def progress(self) -> float:
+        return _progress(self.done, self.t_start, self.budget)
+
+
 def _train_epochs(net: VQANet, train: VQADataset, val: VQADataset | None, args: TrainingArgs, device: torch.device,
                   precision: Precision, *, seed: int, label: str, lr: float | None, epochs: int | None,
                   teacher: list[VQANet] | None, deadline: float | None, focus: VQADataset | None
                   ) -> Generator[Progress, None, NetResult]:
-    epochs = epochs or args.epochs
     lr = lr or args.lr
     opt = _optimizer(net, lr, args.weight_decay, device)
-    steps_per_epoch = max(1, math.ceil(train.n_questions / args.batch_size))
-    scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
-    best_val, best_state, bad_epochs = -1.0, None, 0
-    curves: list[dict[str, Any]] = []
-    step = 0
-    done = 0.0  # share of the step schedule done (1 after the last epoch)
-    row_loss = qid_rows = qid_order = None
+    st = _Training(net, train, val, args, device, precision, seed, label, epochs or args.epochs, lr, teacher, deadline,
+                   focus, opt, torch.amp.GradScaler(device.type, enabled=precision.use_scaler),
+                   max(1, math.ceil(train.n_questions / args.batch_size)))
     if args.skip_easy > 0:
-        qid_rows = train.question_ids.numpy()
-        qid_order = np.argsort(qid_rows, kind="stable")
-        row_loss = np.full(len(qid_rows), np.inf, dtype=np.float32)  # loss when each question was last trained on
-    t_start = time.perf_counter()
-    budget = deadline - t_start if deadline is not None else None
-    seen = 0
-    stopped = ""
+        st.qid_rows = train.question_ids.numpy()
+        st.qid_order = np.argsort(st.qid_rows, kind="stable")
+        st.row_loss = np.full(len(st.qid_rows), np.inf, dtype=np.float32)
+    st.t_start = time.perf_counter()
+    st.budget = deadline - st.t_start if deadline is not None else None
     for m in teacher or []:
         m.to(device).eval()
-    out_of_time = False
-    frozen: MediaCache | None = None
-    since_check = 0  # questions trained on since the last validation
-    for epoch in range(1, epochs + 1):
-        run_loss, run_acc, run_n = 0.0, 0.0, 0
-        micro = 0
-        if (frozen is None and epoch > 1 and args.freeze_media_at is not None and not teacher
-                and _progress(done, t_start, budget) >= args.freeze_media_at):
-            frozen = MediaCache.freeze(net, train, device, precision)
-        if frozen is not None:
-            net.media_encoder.eval()  # evaluation put it back in training mode (BatchNorm statistics)
-        epoch_ds = train
-        if row_loss is not None and epoch > 1:
-            epoch_ds = _skip_easy(train, row_loss, args, np.random.default_rng([seed, epoch]))
-        plan = batch_plan(epoch_ds, args.batch_size, shuffle=True, seed=seed * 1000 + epoch)
-        epoch_steps = max(1, len(plan))
-        step_share = 1.0 / (math.ceil(epoch_steps / args.accumulate) * epochs)
-        total_steps = step + epoch_steps + steps_per_epoch * (epochs - epoch)
-        opt.zero_grad(set_to_none=True)
-        _set_lr(opt, lr, _progress(done, t_start, budget), args)
-        for batch in batches(epoch_ds, args.batch_size, shuffle=True, seed=seed * 1000 + epoch, plan=plan):
-            if frozen is not None and frozen.regions is not None:
-                batch.pop("media")
-                batch["media_regions"], batch["media_centres"] = frozen.lookup(batch["media_ids"])
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            with autocast(device, precision):
-                out = net(batch)
-                logits = out.get("head_logits", out["logits"])
-                loss = vqa_loss(logits, batch, label_smoothing=args.label_smoothing)
-                if args.tag_loss and "tag_logits" in out:
-                    loss = loss + args.tag_loss * tag_loss(out["tag_logits"], batch)
-                if args.count_loss and "counts" in out:
-                    loss = loss + args.count_loss * count_loss(out["counts"], batch)
-                if teacher:
-                    with torch.no_grad():
-                        t_probs = torch.stack([F.softmax(m(batch)["logits"].float() / args.distill_temperature, -1)
-                                               for m in teacher]).mean(0)
-                    s_logp = F.log_softmax(out["logits"].float() / args.distill_temperature, -1)
-                    kd = F.kl_div(s_logp, t_probs, reduction="batchmean") * args.distill_temperature ** 2
-                    loss = args.distill_alpha * kd + (1 - args.distill_alpha) * loss
-            scaler.scale(loss / args.accumulate).backward()
-            micro += 1
-            if micro % args.accumulate == 0:
-                scaler.unscale_(opt)
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-                scaler.step(opt)
-                scaler.update()
-                opt.zero_grad(set_to_none=True)
-                done += step_share
-                _set_lr(opt, lr, _progress(done, t_start, budget), args)
-            if row_loss is not None:
-                rows, usable = vqa_loss_rows(out["logits"].detach().float(), batch)
-                qids = batch["question_ids"].cpu().numpy()
-                at = qid_order[np.searchsorted(qid_rows, qids, sorter=qid_order)]
-                row_loss[at] = np.where(usable.cpu().numpy(), rows.cpu().numpy(), np.inf)
-            b = int(batch["tokens"].shape[0])
-            step += 1
-            seen += b
-            run_loss += float(loss.detach()) * b
-            run_acc += float(soft_accuracy(out["logits"].detach().float(), batch))
-            run_n += b
-            elapsed = time.perf_counter() - t_start
-            rate = seen / elapsed if elapsed > 0 else 0.0
-            yield Progress("train", step, total_steps, f"{label}epoch {epoch}/{epochs}", {
-                "epoch": epoch, "loss": run_loss / run_n, "accuracy": run_acc / run_n, "items_per_s": rate,
-                "eta_s": (total_steps - step) * elapsed / step if step else None, "member": label,
-            })
-            if deadline is not None and time.perf_counter() >= deadline:
-                out_of_time = True  # the schedule has annealed by now: stop mid-epoch
-                break
-        if micro % args.accumulate:  # the last, partial accumulation
-            scaler.unscale_(opt)
-            scaler.step(opt)
-            scaler.update()
-            opt.zero_grad(set_to_none=True)
-        # validation after at least half an epoch's worth of questions since the last time (short,
-        # skipping epochs are not checked one by one), and after the last epoch
-        since_check += run_n
-        last = out_of_time or epoch == epochs or (deadline is not None and time.perf_counter() > deadline)
-        check = last or since_check >= 0.5 * train.n_questions
-        has_val = val is not None and len(val) > 0
-        val_acc = evaluate_soft(net, val, device, precision) if has_val and check else float("nan")
-        record = {"epoch": epoch, "member": label, "loss": run_loss / max(1, run_n),
-                  "train_accuracy": run_acc / max(1, run_n), "val_accuracy": val_acc,
-                  "seconds": time.perf_counter() - t_start, "questions": run_n, "media_frozen": frozen is not None}
-        if check and focus is not None and len(focus):
-            record["focus_accuracy"] = evaluate_soft(net, focus, device, precision)
-        curves.append(record)
-        yield Progress("epoch", epoch, epochs, f"{label}epoch {epoch}: "
-                       + (f"val accuracy {val_acc:.3f}" if check and has_val else "loss {:.3f}".format(record["loss"])),
-                       dict(record))
-        if not check:
-            continue
-        since_check = 0
-        score = val_acc if not np.isnan(val_acc) else -record["loss"]
-        if "focus_accuracy" in record:
-            score = record["focus_accuracy"] if np.isnan(val_acc) else (val_acc + record["focus_accuracy"]) / 2
-        if score > best_val:
-            best_val, bad_epochs = score, 0
-            best_state = copy.deepcopy(net.state_dict())
-        else:
-            bad_epochs += 1
-            if bad_epochs >= args.patience:
-                stopped = f"no validation improvement for {args.patience} epochs"
-                break
-        if out_of_time or (deadline is not None and time.perf_counter() > deadline):
-            stopped = "time limit reached"
+    for epoch in range(1, st.epochs + 1):
+        run_loss, run_acc, run_n = yield from _epoch(st, epoch)
+        if (yield from _after_epoch(st, epoch, run_loss, run_acc, run_n)):
             break
-    if best_state is not None:
-        net.load_state_dict(best_state)
+    if st.best_state is not None:
+        net.load_state_dict(st.best_state)
     net.eval()
-    return NetResult(net, best_val, len(curves), curves, stopped)
+    return NetResult(net, st.best_val, len(st.curves), st.curves, st.stopped)
+
+
+def _epoch(st: _Training, epoch: int) -> Generator[Progress, None, tuple[float, float, int]]:
+    """One epoch's steps (a progress record after each); -> (loss sum, soft accuracy sum, questions)."""
+    args, net = st.args, st.net
+    run_loss, run_acc, run_n = 0.0, 0.0, 0
+    micro = 0
+    if (st.frozen is None and epoch > 1 and args.freeze_media_at is not None and not st.teacher
+            and st.progress() >= args.freeze_media_at):
+        st.frozen = MediaCache.freeze(net, st.train, st.device, st.precision)
+    if st.frozen is not None:
+        net.media_encoder.eval()  # evaluation put it back in training mode (BatchNorm statistics)
+    epoch_ds = st.train
+    if st.row_loss is not None and epoch > 1:
+        epoch_ds = _skip_easy(st.train, st.row_loss, args, np.random.default_rng([st.seed, epoch]))
+    plan = batch_plan(epoch_ds, args.batch_size, shuffle=True, seed=st.seed * 1000 + epoch)
+    epoch_steps = max(1, len(plan))
+    step_share = 1.0 / (math.ceil(epoch_steps / args.accumulate) * st.epochs)
+    total_steps = st.step + epoch_steps + st.steps_per_epoch * (st.epochs - epoch)
+    st.opt.zero_grad(set_to_none=True)
+    _set_lr(st.opt, st.lr, st.progress(), args)
+    for batch in batches(epoch_ds, args.batch_size, shuffle=True, seed=st.seed * 1000 + epoch, plan=plan):
+        batch, out, loss = _forward(st, batch)
+        st.scaler.scale(loss / args.accumulate).backward()
+        micro += 1
+        if micro % args.accumulate == 0:
+            _optimizer_step(st, clip=True)
+            st.done += step_share
+            _set_lr(st.opt, st.lr, st.progress(), args)
+        if st.row_loss is not None:
+            _remember_losses(st, out, batch)
+        b = int(batch["tokens"].shape[0])
+        st.step += 1
+        st.seen += b
+        run_loss += float(loss.detach()) * b
+        run_acc += float(soft_accuracy(out["logits"].detach().float(), batch))
+        run_n += b
+        elapsed = time.perf_counter() - st.t_start
+        rate = st.seen / elapsed if elapsed > 0 else 0.0
+        yield Progress("train", st.step, total_steps, f"{st.label}epoch {epoch}/{st.epochs}", {
+            "epoch": epoch, "loss": run_loss / run_n, "accuracy": run_acc / run_n, "items_per_s": rate,
+            "eta_s": (total_steps - st.step) * elapsed / st.step if st.step else None, "member": st.label,
+        })
+        if st.deadline is not None and time.perf_counter() >= st.deadline:
+            st.out_of_time = True  # the schedule has annealed by now: stop mid-epoch
+            break
+    if micro % args.accumulate:  # the last, partial accumulation
+        _optimizer_step(st, clip=False)
+    return run_loss, run_acc, run_n
+
+
+def _forward(st: _Training, batch: dict[str, torch.Tensor]):
+    """-> (the batch on the device, the network's outputs, the loss): the labels' loss with the tag and
+    count terms, or with a teacher the distillation loss mixed with it."""
+    args = st.args
+    if st.frozen is not None and st.frozen.regions is not None:
+        batch.pop("media")
+        batch["media_regions"], batch["media_centres"] = st.frozen.lookup(batch["media_ids"])
+    batch = {k: v.to(st.device, non_blocking=True) for k, v in batch.items()}
+    with autocast(st.device, st.precision):
+        out = st.net(batch)
+        logits = out.get("head_logits", out["logits"])
+        loss = vqa_loss(logits, batch, label_smoothing=args.label_smoothing)
+        if args.tag_loss and "tag_logits" in out:
+            loss = loss + args.tag_loss * tag_loss(out["tag_logits"], batch)
+        if args.count_loss and "counts" in out:
+            loss = loss + args.count_loss * count_loss(out["counts"], batch)
+        if st.teacher:
+            with torch.no_grad():
+                t_probs = torch.stack([F.softmax(m(batch)["logits"].float() / args.distill_temperature, -1)
+                                       for m in st.teacher]).mean(0)
+            s_logp = F.log_softmax(out["logits"].float() / args.distill_temperature, -1)
+            kd = F.kl_div(s_logp, t_probs, reduction="batchmean") * args.distill_temperature ** 2
+            loss = args.distill_alpha * kd + (1 - args.distill_alpha) * loss
+    return batch, out, loss
+
+
+def _optimizer_step(st: _Training, clip: bool) -> None:
+    st.scaler.unscale_(st.opt)
+    if clip:
+        torch.nn.utils.clip_grad_norm_(st.net.parameters(), 5.0)
+    st.scaler.step(st.opt)
+    st.scaler.update()
+    st.opt.zero_grad(set_to_none=True)
+
+
+def _remember_losses(st: _Training, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> None:
+    """skip_easy: each question's loss in this step (inf where it has no usable label)."""
+    rows, usable = vqa_loss_rows(out["logits"].detach().float(), batch)
+    qids = batch["question_ids"].cpu().numpy()
+    at = st.qid_order[np.searchsorted(st.qid_rows, qids, sorter=st.qid_order)]
+    st.row_loss[at] = np.where(usable.cpu().numpy(), rows.cpu().numpy(), np.inf)
+
+
+def _after_epoch(st: _Training, epoch: int, run_loss: float, run_acc: float, run_n: int
+                 ) -> Generator[Progress, None, bool]:
+    """The epoch's record (validated when due) and its progress record; -> True when training stops."""
+    st.since_check += run_n
+    # validation after at least half an epoch's worth of questions since the last time (short,
+    # skipping epochs are not checked one by one), and after the last epoch
+    last = st.out_of_time or epoch == st.epochs or (st.deadline is not None and time.perf_counter() > st.deadline)
+    check = last or st.since_check >= 0.5 * st.train.n_questions
+    has_val = st.val is not None and len(st.val) > 0
+    val_acc = evaluate_soft(st.net, st.val, st.device, st.precision) if has_val and check else float("nan")
+    record = {"epoch": epoch, "member": st.label, "loss": run_loss / max(1, run_n),
+              "train_accuracy": run_acc / max(1, run_n), "val_accuracy": val_acc,
+              "seconds": time.perf_counter() - st.t_start, "questions": run_n, "media_frozen": st.frozen is not None}
+    if check and st.focus is not None and len(st.focus):
+        record["focus_accuracy"] = evaluate_soft(st.net, st.focus, st.device, st.precision)
+    st.curves.append(record)
+    yield Progress("epoch", epoch, st.epochs, f"{st.label}epoch {epoch}: "
+                   + (f"val accuracy {val_acc:.3f}" if check and has_val else "loss {:.3f}".format(record["loss"])),
+                   dict(record))
+    if not check:
+        return False
+    st.since_check = 0
+    return _keep_best(st, record, val_acc)
+
+
+def _keep_best(st: _Training, record: dict[str, Any], val_acc: float) -> bool:
+    """Keep the weights of the best validated epoch; -> True on early stopping or at the time limit."""
+    score = val_acc if not np.isnan(val_acc) else -record["loss"]
+    if "focus_accuracy" in record:
+        score = record["focus_accuracy"] if np.isnan(val_acc) else (val_acc + record["focus_accuracy"]) / 2
+    if score > st.best_val:
+        st.best_val, st.bad_epochs = score, 0
+        st.best_state = copy.deepcopy(st.net.state_dict())
+    else:
+        st.bad_epochs += 1
+        if st.bad_epochs >= st.args.patience:
+            st.stopped = f"no validation improvement for {st.args.patience} epochs"
+            return True
+    if st.out_of_time or (st.deadline is not None and time.perf_counter() > st.deadline):
+        st.stopped = "time limit reached"
+        return True
+    return False
 
 
 def _optimizer(net: VQANet, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Optimizer:

@@ -23,8 +23,12 @@ from ..data.dataset import QA, Encoders, MediaTensors, Snapshot, VQADataset, bui
 from ..data.vocab import vqa_accuracy
 from ..errors import VQAStudioError
 from ..model.net import ModelConfig, VQANet
+from ..active.scoring import score_pool
 from ..model.registry import ModelBundle, NetSet, load_version, register
-from ..types import ItemKind, Progress, Status
+from ..store import predictions as prediction_rows
+from ..store import runs as run_rows
+from ..store import training_rows
+from ..types import ItemKind, Progress
 from ..uncertainty import calibration
 from .config import FP32, Precision, TrainingArgs, choose_device, choose_precision, describe_device
 from .loop import collect_logits, train_net
@@ -135,36 +139,19 @@ def model_config(args: TrainingArgs, kind: ItemKind, encoders: Encoders) -> Mode
 
 
 def _start_run(project, args: TrainingArgs) -> int:
-    from sqlalchemy import insert
-
-    from ..store import schema as s
-    from ..store.db import utcnow
-
     with project.writer.begin() as conn:
-        return conn.execute(insert(s.runs).values(kind="train", status="running", config=args.to_dict(),
-                                                  started_at=utcnow()).returning(s.runs.c.id)).scalar_one()
+        return run_rows.start_run(conn, "train", args.to_dict())
 
 
 def _finish_run(project, run_id: int, status: str, curves=None, error: str | None = None) -> None:
-    from sqlalchemy import update
-
-    from ..store import schema as s
-    from ..store.db import utcnow
-
     with project.writer.begin() as conn:
-        conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(
-            status=status, curves=curves, error=error, finished_at=utcnow()))
+        run_rows.finish_run(conn, run_id, status, curves, error)
 
 
 def _forget_version(project, version: str, path: Path | None) -> None:
     """Remove what an unfinished run wrote: its predictions and its checkpoint file."""
-    from sqlalchemy import delete
-
-    from ..store import schema as s
-
     with project.writer.begin() as conn:
-        conn.execute(delete(s.prediction_scores).where(s.prediction_scores.c.model_version == version))
-        conn.execute(delete(s.predictions).where(s.predictions.c.model_version == version))
+        prediction_rows.delete_predictions(conn, version)
     if path is not None and path.exists():
         try:
             path.unlink()
@@ -175,13 +162,9 @@ def _forget_version(project, version: str, path: Path | None) -> None:
 def _finetune_questions(project, parent: ModelBundle, train: list[QA], ratio: float, seed: int
                         ) -> tuple[list[QA], int]:
     """New corrections since the parent's data snapshot, plus a replay sample of older labels."""
-    from sqlalchemy import select
-
-    from ..store import schema as s
-
     since = int(parent.snapshot.get("max_correction_id", 0))
     with project.engine.connect() as conn:
-        changed = set(conn.execute(select(s.corrections.c.question_id).where(s.corrections.c.id > since)).scalars())
+        changed = training_rows.corrected_since(conn, since)
     new = [qa for qa in train if qa.question_id in changed]
     old = [qa for qa in train if qa.question_id not in changed]
     k = min(len(old), int(round(len(new) * ratio)))
@@ -211,11 +194,56 @@ def run_training(project, args: TrainingArgs, *, cache_media: bool = True) -> Ge
     return outcome
 
 
+@dataclass
+class _RunData:
+    """What the steps of one run share: the labels read once, split, their vocabularies and media."""
+
+    snapshot: Snapshot
+    parent_version: str | None  # the active model when the run started
+    parent: ModelBundle | None  # the model fine-tuned (mode finetune)
+    kinds: list[ItemKind]  # modalities with labelled training questions
+    train: list[QA]
+    val: list[QA]
+    test: list[QA]
+    encoders: Encoders
+    new_items: list[QA]  # fine-tuning: the new corrections (the start of ``train``)
+    media: MediaTensors | None = None
+
+
 def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, curves: list, t0: float,
          cache_media: bool) -> Generator[Progress, None, TrainOutcome]:
+    """Read the labels, load the media, train each modality, save, re-score the pool, register."""
     messages: list[str] = []
     device = choose_device(args.device)
     yield Progress("preparing", 0, None, f"reading labels ({describe_device(device)})")
+    data = _read_labels(project, args, messages)
+    data.media = yield from _load_media(project, args, data, cache_media, messages)
+    deadline = t0 + args.time_limit_s if args.time_limit_s else None
+    nets: dict[ItemKind, NetSet] = {}
+    by_kind: dict[str, Any] = {}
+    precision: Precision = FP32
+    for kind in data.kinds:
+        train_q = [qa for qa in data.train if qa.kind is kind]
+        if not train_q:
+            if data.parent is not None and kind in data.parent.nets:
+                nets[kind] = data.parent.nets[kind]  # nothing new for this modality: keep the parent's networks
+            continue
+        nets[kind], by_kind[kind.value], precision = yield from _train_kind(
+            kind, train_q, data, args, device, deadline, version, curves, messages)
+    bundle = _make_bundle(version, data, nets, by_kind, args, precision, device)
+    yield Progress("saving", 0, 1, f"writing {path.name}")
+    bundle.save(path)
+    yield from score_pool(project, bundle, args.scoring_args(version), snapshot=data.snapshot, media=data.media)
+    yield Progress("registering", 0, 1, f"registering {version}")
+    register(project, bundle, path, run_id, activate=True)
+    with project.writer.begin() as conn:
+        prediction_rows.mark_proposed(conn, version)
+    return TrainOutcome(version, path, bundle.metrics, curves, messages, time.perf_counter() - t0)
+
+
+def _read_labels(project, args: TrainingArgs, messages: list[str]) -> _RunData:
+    """The labels of the run, split into train / validation / test, and the answer vocabulary (a
+    fine-tuning run: the parent's, on the new corrections plus replayed older labels)."""
     snapshot = Snapshot.load(project, include_auto_accepted=args.include_auto_accepted)
     parent_version = project.active_model
     parent = load_version(project, parent_version) if args.mode == "finetune" else None
@@ -226,8 +254,7 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
     if not kinds:
         raise VQAStudioError("no labelled training questions: answer some questions of the train split first")
     train_all = [qa for k in kinds for qa in snapshot.labelled(["train"], k)]
-    has_val_split = bool(snapshot.labelled(["val"]))
-    if has_val_split:
+    if snapshot.labelled(["val"]):
         val_all = snapshot.labelled(["val"])
     else:
         train_all, val_all = hold_out_validation(train_all, args.val_fraction, args.seed)
@@ -249,135 +276,149 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
         what = "the next full retrain adds them to the answer vocabulary" if parent is not None else "too rare to keep"
         messages.append(f"{len(outside)} training answers are outside the model's answer vocabulary "
                         f"(e.g. '{outside[0].answer}'): kept, not yet learnable; {what}")
+    return _RunData(snapshot, parent_version, parent, kinds, train_all, val_all, test_all, encoders, new_items)
 
-    media = MediaTensors(snapshot, args.image_size, args.cloud_points,
+
+def _load_media(project, args: TrainingArgs, data: _RunData, cache_media: bool, messages: list[str]
+                ) -> Generator[Progress, None, MediaTensors]:
+    """Decode the media of every question of the run once (unreadable files are left out, named)."""
+    media = MediaTensors(data.snapshot, args.image_size, args.cloud_points,
                          project.folder / "cache" / "media" if cache_media else None)
-    needed = {qa.item_id for qa in train_all + val_all + test_all}
+    needed = {qa.item_id for qa in data.train + data.val + data.test}
     for done, total in media.load(needed):
         yield Progress("loading media", done, total, "decoding media")
     for item_id, err in list(media.errors.items())[:3]:
         messages.append(f"left out item {item_id}: {err}")
     if len(media.errors) > 3:
         messages.append(f"... and {len(media.errors) - 3} more unreadable media files left out")
+    return media
 
-    deadline = t0 + args.time_limit_s if args.time_limit_s else None
-    nets: dict[ItemKind, NetSet] = {}
-    by_kind: dict[str, Any] = {}
-    precision: Precision = FP32
-    for kind in kinds:
-        train_q = [qa for qa in train_all if qa.kind is kind]
-        val_q = [qa for qa in val_all if qa.kind is kind]
-        test_q = [qa for qa in test_all if qa.kind is kind]
-        if not train_q:
-            if parent is not None and kind in parent.nets:
-                nets[kind] = parent.nets[kind]  # nothing new for this modality: keep the parent's networks
-            continue
-        train_ds = VQADataset(train_q, media, encoders)
-        val_ds = VQADataset(val_q, media, encoders) if val_q else None
-        config = model_config(args, kind, encoders)
-        precision = choose_precision(device, args.amp, probe=_precision_probe(config, train_ds, device, args))
-        if precision.reason:
-            messages.append(f"{kind.value}: precision {precision.name} ({precision.reason})")
-        members: list[VQANet] = []
-        for m in range(args.ensemble):
-            if parent is not None and kind in parent.nets:
-                src = parent.nets[kind].members[m % parent.nets[kind].n_members]
-                net = VQANet.from_config(parent.nets[kind].config)
-                net.load_state_dict(src.state_dict())
-                lr = args.lr * args.finetune_lr_scale
-            else:
-                torch.manual_seed(args.seed + 7919 * m)
-                net = VQANet(config)
-                lr = args.lr
-            label = f"{kind.value} member {m + 1}/{args.ensemble}: " if args.ensemble > 1 else f"{kind.value}: "
-            epochs, focus = args.epochs, None
-            if parent is not None:  # few corrections: still enough steps to learn them
-                per_epoch = max(1, math.ceil(train_ds.n_questions / args.batch_size))
-                epochs = max(epochs, math.ceil(args.finetune_min_steps / per_epoch))
-                focus = VQADataset([qa for qa in new_items if qa.kind is kind], media, encoders)
-            result = yield from train_net(net, train_ds, val_ds, args, device, precision, seed=args.seed + m,
-                                          label=label, lr=lr, epochs=epochs, deadline=deadline, focus=focus)
-            curves.extend({**c, "kind": kind.value, "member_index": m} for c in result.curves)
-            if result.stopped:
-                messages.append(f"{label}stopped after epoch {result.epochs_run}: {result.stopped}")
-            members.append(result.net.to("cpu"))
-        student = None
-        if args.distill and len(members) > 1:
-            student = VQANet(config)
-            result = yield from train_net(student, train_ds, val_ds, args, device, precision, seed=args.seed + 99,
-                                          label=f"{kind.value} student: ", teacher=[m.to(device) for m in members])
-            student = result.net.to("cpu")
-            for m_ in members:
-                m_.to("cpu")
-        ns = NetSet(kind, VQANet(config).config_dict(), members, 1.0, student)
-        yield Progress("calibrating", 0, 1, f"{kind.value}: temperature scaling on the validation split")
-        # one inference pass per split: the same logits fit the temperature, measure ECE and give the
-        # answers whose accuracy is reported (what predict_answers would compute again)
-        calib_ds = val_ds if val_ds is not None else train_ds
-        logits, labels, qids = collect_logits(members, calib_ds, torch.device("cpu"))
-        if test_q:
-            e_logits, e_labels, e_qids = collect_logits(members, VQADataset(test_q, media, encoders), torch.device("cpu"))
-        else:
-            e_logits, e_labels, e_qids = logits, labels, qids
-        metrics: dict[str, Any] = {"precision": precision.name, "device": str(device)}
-        if len(labels):
-            ns.temperature = calibration.fit_temperature(logits, labels)
-            before = calibration.apply_temperature(e_logits, 1.0)
-            after = calibration.apply_temperature(e_logits, ns.temperature)
-            metrics.update({
-                "temperature": ns.temperature, "ece_on": "test" if test_q else "val",
-                "ece_before": calibration.expected_calibration_error(before, e_labels),
-                "ece_after": calibration.expected_calibration_error(after, e_labels),
-                "reliability_before": _jsonable(calibration.reliability_diagram(before, e_labels)),
-                "reliability_after": _jsonable(calibration.reliability_diagram(after, e_labels)),
-            })
-        nets[kind] = ns
-        bundle_k = ModelBundle(version, encoders, {kind: ns}, image_size=args.image_size, cloud_points=args.cloud_points)
-        yield Progress("evaluating", 0, 1, f"{kind.value}: accuracy on the validation and test splits")
-        answers = encoders.answers.answers
-        metrics["val"] = accuracy_report(
-            _top_answers(logits, qids, ns.temperature, answers) if val_ds is not None else {}, val_q)
-        metrics["test"] = accuracy_report(_top_answers(e_logits, e_qids, ns.temperature, answers), test_q) \
+
+def _train_kind(kind: ItemKind, train_q: list[QA], data: _RunData, args: TrainingArgs, device: torch.device,
+                deadline: float | None, version: str, curves: list, messages: list[str]
+                ) -> Generator[Progress, None, tuple[NetSet, dict[str, Any], Precision]]:
+    """One modality: its members (and student) trained, calibrated and evaluated -> (networks,
+    metrics, the precision trained in)."""
+    val_q = [qa for qa in data.val if qa.kind is kind]
+    test_q = [qa for qa in data.test if qa.kind is kind]
+    train_ds = VQADataset(train_q, data.media, data.encoders)
+    val_ds = VQADataset(val_q, data.media, data.encoders) if val_q else None
+    config = model_config(args, kind, data.encoders)
+    precision = choose_precision(device, args.amp, probe=_precision_probe(config, train_ds, device, args))
+    if precision.reason:
+        messages.append(f"{kind.value}: precision {precision.name} ({precision.reason})")
+    members: list[VQANet] = []
+    for m in range(args.ensemble):
+        net = yield from _train_member(kind, m, config, train_ds, val_ds, data, args, device, precision, deadline,
+                                       curves, messages)
+        members.append(net)
+    student = None
+    if args.distill and len(members) > 1:
+        result = yield from train_net(VQANet(config), train_ds, val_ds, args, device, precision, seed=args.seed + 99,
+                                      label=f"{kind.value} student: ", teacher=[m.to(device) for m in members])
+        student = result.net.to("cpu")
+        for m_ in members:
+            m_.to("cpu")
+    ns = NetSet(kind, VQANet(config).config_dict(), members, 1.0, student)
+    metrics = yield from _calibrate_and_evaluate(ns, data, args, precision, device, version,
+                                                 val_ds if val_ds is not None else train_ds,
+                                                 val_q, test_q)
+    metrics["n_train"], metrics["n_val"] = len(train_q), len(val_q)
+    ns.metrics = metrics
+    return ns, metrics, precision
+
+
+def _train_member(kind: ItemKind, m: int, config: ModelConfig, train_ds: VQADataset, val_ds: VQADataset | None,
+                  data: _RunData, args: TrainingArgs, device: torch.device, precision: Precision,
+                  deadline: float | None, curves: list, messages: list[str]) -> Generator[Progress, None, VQANet]:
+    """Ensemble member ``m``: from a seed (full) or from the parent's member (fine-tuning, with at least
+    ``finetune_min_steps`` steps, judged on the new corrections too); back on the CPU."""
+    parent = data.parent
+    if parent is not None and kind in parent.nets:
+        src = parent.nets[kind].members[m % parent.nets[kind].n_members]
+        net = VQANet.from_config(parent.nets[kind].config)
+        net.load_state_dict(src.state_dict())
+        lr = args.lr * args.finetune_lr_scale
+    else:
+        torch.manual_seed(args.seed + 7919 * m)
+        net = VQANet(config)
+        lr = args.lr
+    label = f"{kind.value} member {m + 1}/{args.ensemble}: " if args.ensemble > 1 else f"{kind.value}: "
+    epochs, focus = args.epochs, None
+    if parent is not None:  # few corrections: still enough steps to learn them
+        per_epoch = max(1, math.ceil(train_ds.n_questions / args.batch_size))
+        epochs = max(epochs, math.ceil(args.finetune_min_steps / per_epoch))
+        focus = VQADataset([qa for qa in data.new_items if qa.kind is kind], data.media, data.encoders)
+    result = yield from train_net(net, train_ds, val_ds, args, device, precision, seed=args.seed + m,
+                                  label=label, lr=lr, epochs=epochs, deadline=deadline, focus=focus)
+    curves.extend({**c, "kind": kind.value, "member_index": m} for c in result.curves)
+    if result.stopped:
+        messages.append(f"{label}stopped after epoch {result.epochs_run}: {result.stopped}")
+    return result.net.to("cpu")
+
+
+def _calibrate_and_evaluate(ns: NetSet, data: _RunData, args: TrainingArgs, precision: Precision,
+                            device: torch.device, version: str, calib_ds: VQADataset, val_q: list[QA],
+                            test_q: list[QA]) -> Generator[Progress, None, dict[str, Any]]:
+    """Temperature scaling on ``calib_ds`` (the validation split, else the training questions), ECE
+    before and after, accuracy on validation and test, and the ensemble / student / int8 reports."""
+    kind, members, media, encoders = ns.kind, ns.members, data.media, data.encoders
+    yield Progress("calibrating", 0, 1, f"{kind.value}: temperature scaling on the validation split")
+    # one inference pass per split: the same logits fit the temperature, measure ECE and give the
+    # answers whose accuracy is reported (what predict_answers would compute again)
+    logits, labels, qids = collect_logits(members, calib_ds, torch.device("cpu"))
+    if test_q:
+        e_logits, e_labels, e_qids = collect_logits(members, VQADataset(test_q, media, encoders), torch.device("cpu"))
+    else:
+        e_logits, e_labels, e_qids = logits, labels, qids
+    metrics: dict[str, Any] = {"precision": precision.name, "device": str(device)}
+    if len(labels):
+        ns.temperature = calibration.fit_temperature(logits, labels)
+        before = calibration.apply_temperature(e_logits, 1.0)
+        after = calibration.apply_temperature(e_logits, ns.temperature)
+        metrics.update({
+            "temperature": ns.temperature, "ece_on": "test" if test_q else "val",
+            "ece_before": calibration.expected_calibration_error(before, e_labels),
+            "ece_after": calibration.expected_calibration_error(after, e_labels),
+            "reliability_before": _jsonable(calibration.reliability_diagram(before, e_labels)),
+            "reliability_after": _jsonable(calibration.reliability_diagram(after, e_labels)),
+        })
+    bundle_k = ModelBundle(version, encoders, {kind: ns}, image_size=args.image_size, cloud_points=args.cloud_points)
+    yield Progress("evaluating", 0, 1, f"{kind.value}: accuracy on the validation and test splits")
+    answers = encoders.answers.answers
+    metrics["val"] = accuracy_report(_top_answers(logits, qids, ns.temperature, answers) if val_q else {}, val_q)
+    metrics["test"] = accuracy_report(_top_answers(e_logits, e_qids, ns.temperature, answers), test_q) \
+        if test_q else {"n": 0}
+    if ns.student is not None:
+        metrics["test_student"] = accuracy_report(predict_answers(bundle_k, media, test_q, use_student=True), test_q) \
             if test_q else {"n": 0}
-        if student is not None:
-            metrics["test_student"] = accuracy_report(predict_answers(bundle_k, media, test_q, use_student=True), test_q) \
-                if test_q else {"n": 0}
-        if len(members) > 1 and val_q and test_q:
-            yield Progress("evaluating", 0, 1, f"{kind.value}: question-type re-voting of the ensemble")
-            metrics["revote"] = _revote_report(ns, encoders, media, val_q, test_q)
-        if args.quantize:
-            yield Progress("evaluating", 0, 1, f"{kind.value}: int8 quantization")
-            metrics["quantized"] = _quantize_report(ns, bundle_k, media, test_q or val_q)
-        metrics["n_train"], metrics["n_val"] = len(train_q), len(val_q)
-        ns.metrics = metrics
-        by_kind[kind.value] = metrics
+    if len(members) > 1 and val_q and test_q:
+        yield Progress("evaluating", 0, 1, f"{kind.value}: question-type re-voting of the ensemble")
+        metrics["revote"] = _revote_report(ns, encoders, media, val_q, test_q)
+    if args.quantize:
+        yield Progress("evaluating", 0, 1, f"{kind.value}: int8 quantization")
+        metrics["quantized"] = _quantize_report(ns, bundle_k, media, test_q or val_q)
+    return metrics
 
-    labelled_now = snapshot.labelled()
+
+def _make_bundle(version: str, data: _RunData, nets: dict[ItemKind, NetSet], by_kind: dict[str, Any],
+                 args: TrainingArgs, precision: Precision, device: torch.device) -> ModelBundle:
+    """The new model: its networks, vocabularies, training arguments, data snapshot and metrics."""
+    labelled_now = data.snapshot.labelled()
     bundle = ModelBundle(
-        version=version, encoders=encoders, nets=nets, parent=parent_version, image_size=args.image_size,
+        version=version, encoders=data.encoders, nets=nets, parent=data.parent_version, image_size=args.image_size,
         cloud_points=args.cloud_points, training=args.to_dict(),
-        snapshot={"max_correction_id": snapshot.max_correction_id, "n_labels": len(labelled_now),
-                  "labels_digest": snapshot.label_digest(labelled_now), "n_train": len(train_all),
-                  "n_val": len(val_all), "n_test": len(test_all),
-                  "answers": list(encoders.answers.answers)},  # what the model can propose (read without torch)
+        snapshot={"max_correction_id": data.snapshot.max_correction_id, "n_labels": len(labelled_now),
+                  "labels_digest": data.snapshot.label_digest(labelled_now), "n_train": len(data.train),
+                  "n_val": len(data.val), "n_test": len(data.test),
+                  "answers": list(data.encoders.answers.answers)},  # what the model can propose (read without torch)
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
     )
     bundle.metrics = _overall_metrics(by_kind)
     bundle.metrics["by_kind"] = by_kind
     bundle.metrics["precision"] = precision.name
     bundle.metrics["device"] = describe_device(device)
-    yield Progress("saving", 0, 1, f"writing {path.name}")
-    bundle.save(path)
-
-    from ..active.scoring import mark_proposed, score_pool
-
-    yield from score_pool(project, bundle, snapshot=snapshot, media=media, T=args.mc_samples, scope=args.mc_scope,
-                          seed=args.seed, device="cpu")
-    yield Progress("registering", 0, 1, f"registering {version}")
-    register(project, bundle, path, run_id, activate=True)
-    with project.writer.begin() as conn:
-        mark_proposed(conn, version)
-    return TrainOutcome(version, path, bundle.metrics, curves, messages, time.perf_counter() - t0)
+    return bundle
 
 
 def _member_probs(ns: NetSet, encoders: Encoders, media: MediaTensors, questions: Sequence[QA]):

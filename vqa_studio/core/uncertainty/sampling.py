@@ -16,7 +16,8 @@ every acquisition function takes (``acquisition.py``):
   members))`` -> ``[N, C, M*T]``).
 
 With several classifier heads and ``head_index=None``, MC-dropout samples every head: ``S = H*T``
-samples, head-major (head 0's T samples, then head 1's, ...).
+samples, head-major (head 0's T samples, then head 1's, ...). ``T`` has no default here: the one
+default is ``core.active.args.DEFAULT_MC_SAMPLES``, which the callers' ``ScoringArgs`` carries.
 
 ``batches`` is any iterable of batch dicts (a DataLoader, a list, a generator); it is iterated
 once; no batch at all gives an empty ``[0, C, S]`` array. The model's train/eval modes are restored afterwards. ``device``: where to run; the model is
@@ -142,7 +143,7 @@ def encode_all(
 def mc_dropout_from_fused(
     model: nn.Module,
     fused: torch.Tensor,
-    T: int = 20,
+    T: int,
     seed: int | None = None,
     *,
     head_index: int | None = None,
@@ -225,7 +226,7 @@ def _mc_full(
 def mc_dropout_probs(
     model: nn.Module,
     batches: Iterable[Batch],
-    T: int = 20,
+    T: int,
     scope: str = "head",
     seed: int | None = None,
     *,

@@ -5,8 +5,8 @@ import pytest
 
 import numpy as np
 
-from vqa_studio.core.active.simulate import (SimConfig, SimResult, full_data_accuracy, plot_csv, select_batch,
-                                             simulate, write_csv)
+from vqa_studio.core.simulate import (SimConfig, SimResult, full_data_accuracy, plot_csv, select_batch, simulate,
+                                      write_csv)
 from vqa_studio.core.data.dataset import Snapshot
 from vqa_studio.core.demo import build_demo
 from vqa_studio.core.errors import VQAStudioError

@@ -5,6 +5,9 @@ number of labels. Nothing is written to the project's database.
 Strategies: ``random``; any acquisition function by name (``entropy``, ``bald``, ``margin``,
 ``variation_ratio``, ...) on MC-dropout samples of the current model (``scope`` head or full); and
 ``ensemble`` (vote entropy of a deep ensemble of ``ensemble`` members trained from different seeds).
+
+This module sits above ``core.train`` (it retrains every round) and ``core.active`` (it scores the
+pool as the app does); ``active`` never imports ``train`` (pyproject.toml's import-linter contract).
 """
 from __future__ import annotations
 
@@ -18,16 +21,18 @@ from typing import Generator, Sequence
 import numpy as np
 import torch
 
-from ..data.dataset import QA, Encoders, MediaTensors, Snapshot, VQADataset, build_vocabs, hold_out_validation
-from ..data.vocab import vqa_accuracy
-from ..errors import VQAStudioError
-from ..model.net import ModelConfig, VQANet
-from ..model.registry import ModelBundle, NetSet
-from ..train.config import FP32, TrainingArgs
-from ..train.loop import train_net
-from ..train.pipeline import model_config
-from ..types import ItemKind, Progress
-from ..uncertainty import acquisition, sampling
+from .active.args import DEFAULT_MC_SAMPLES, DEFAULT_SCOPE, ScoringArgs
+from .active.scoring import sample_probs
+from .data.dataset import QA, Encoders, MediaTensors, Snapshot, VQADataset, batches, build_vocabs, hold_out_validation
+from .data.vocab import vqa_accuracy
+from .errors import VQAStudioError
+from .model.net import ModelConfig, VQANet
+from .model.registry import ModelBundle, NetSet
+from .train.config import FP32, TrainingArgs
+from .train.loop import train_net
+from .train.pipeline import model_config
+from .types import ItemKind, Progress
+from .uncertainty import acquisition, sampling
 
 ENSEMBLE = "ensemble"
 SELECTIONS = ("top", "power")
@@ -42,8 +47,8 @@ class SimConfig:
     seed: int = 0
     epochs: int = 6
     min_steps: int = 150  # at least this many optimizer steps per round (small label sets need them)
-    mc_samples: int = 20
-    scope: str = "head"
+    mc_samples: int = DEFAULT_MC_SAMPLES
+    scope: str = DEFAULT_SCOPE
     ensemble: int = 3
     warm_start: bool = True  # each round continues from the previous round's model
     kind: ItemKind = ItemKind.IMAGE
@@ -68,6 +73,11 @@ class SimConfig:
             raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, not {self.selection!r}")
         if not self.power_beta > 0:
             raise ValueError(f"power_beta must be > 0, not {self.power_beta!r}")
+
+    def scoring_args(self, seed: int) -> ScoringArgs:
+        """How a round scores the rest of the pool: ``mc_samples`` of ``scope`` (batches of the default
+        size, on the CPU)."""
+        return ScoringArgs(mc_samples=self.mc_samples, scope=self.scope, seed=seed)
 
     def label(self) -> str:
         if self.strategy == "random":
@@ -97,8 +107,6 @@ class SimResult:
 
 
 def _test_accuracy(nets: Sequence[VQANet], ds: VQADataset, encoders: Encoders, questions: dict[int, QA]) -> float:
-    from ..data.dataset import batches
-
     answers = encoders.answers.answers
     scores = []
     with torch.inference_mode():
@@ -176,11 +184,8 @@ def simulate(project, cfg: SimConfig, *, snapshot: Snapshot | None = None, media
                 qids = np.asarray([qa.question_id for group in ds.groups for qa in group], dtype=np.int64)
                 method = "vote_entropy"
             else:
-                from .scoring import sample_probs
-
                 bundle = ModelBundle("sim", encoders, {cfg.kind: NetSet(cfg.kind, config.to_dict(), nets)})
-                sampled = yield from sample_probs(bundle, cfg.kind, ds, T=cfg.mc_samples, scope=cfg.scope,
-                                                  seed=cfg.seed + r)
+                sampled = yield from sample_probs(bundle, cfg.kind, ds, cfg.scoring_args(cfg.seed + r))
                 probs, qids = sampled.probs, sampled.question_ids
                 method = cfg.strategy
             scores = acquisition.get_acquisition(method)(probs)
@@ -222,8 +227,6 @@ def _first_items(questions: Sequence[QA], n: int) -> list[QA]:
 
 
 def _batches(ds: VQADataset):
-    from ..data.dataset import batches
-
     return list(batches(ds, 256, shuffle=False))
 
 
@@ -267,7 +270,7 @@ def write_csv(path: Path, results: Sequence[SimResult]) -> Path:
 
 
 def plot_csv(csv_path: Path, png_path: Path, full_accuracy: float | None = None) -> Path:
-    from ..plotting import line_chart
+    from .plotting import line_chart
 
     series: dict[str, tuple[list[float], list[float]]] = {}
     with open(csv_path, newline="", encoding="utf-8") as fh:
