@@ -230,3 +230,10 @@ def test_cuboid_export_split_and_missing_input(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         run("import", "--project", tmp_path / "q", "--format", "labelcloud")
     assert exit_.value.code == 2 and "--format labelcloud needs --input" in capsys.readouterr().err
+
+
+def test_score_setting_out_of_range_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run("score", "--project", tmp_path / "p", "--mc-samples", "0")
+    assert exit_.value.code == 2
+    assert "mc_samples must be at least 1" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Generator
 
 from . import __version__
+from .core.active.args import DEFAULT_MC_SAMPLES
 from .core.errors import VQAStudioError
 from .core.types import Progress
 
@@ -237,9 +238,16 @@ def cmd_train(args) -> int:
 
 
 def cmd_score(args) -> int:
+    import dataclasses
+
+    from .core.active.args import ScoringArgs
     from .core.active.scoring import score_pool
     from .core.model import registry
 
+    try:
+        sargs = ScoringArgs(mc_samples=args.mc_samples, scope=args.scope, use_student=args.fast)
+    except ValueError as exc:  # a setting out of range: a usage error, not a bug
+        raise _usage(str(exc)) from exc
     project = _open(args)
     try:
         if args.model and Path(args.model).suffix == ".pt" and Path(args.model).exists():
@@ -255,8 +263,8 @@ def cmd_score(args) -> int:
             except KeyError as exc:
                 raise _usage(str(exc.args[0])) from None
             project.set_setting("acquisition", args.method)
-        result = drive(score_pool(project, bundle, T=args.mc_samples, scope=args.scope, activate_proposals=True,
-                                  use_student=args.fast), quiet=args.quiet)
+        sargs = dataclasses.replace(sargs, version=bundle.version)
+        result = drive(score_pool(project, bundle, sargs, activate_proposals=True), quiet=args.quiet)
         if bundle.version != project.active_model:
             registry.activate(project, bundle.version)
         _print(result.summary())
@@ -328,7 +336,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from .core.active.simulate import SimConfig, full_data_accuracy, plot_csv, simulate, write_csv
+    from .core.simulate import SimConfig, full_data_accuracy, plot_csv, simulate, write_csv
     from .core.data.dataset import MediaTensors, Snapshot
     from .core.train.config import TrainingArgs
 
@@ -466,7 +474,8 @@ def _add_train(add) -> None:
     p.add_argument("--batch-size", type=int, default=256, help="questions per batch, whole images (default 256)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mc-samples", type=int, default=20, help="MC-dropout samples when re-scoring after training")
+    p.add_argument("--mc-samples", type=int, default=DEFAULT_MC_SAMPLES,
+                   help=f"MC-dropout samples when re-scoring after training (default {DEFAULT_MC_SAMPLES})")
     p.add_argument("--time-limit", type=float, help="stop training after this many seconds (keeps the best epoch)")
     p.add_argument("--skip-easy", type=float, default=0.0, metavar="P",
                    help="from the second epoch, skip with probability P each question the model already answers "
@@ -497,7 +506,8 @@ def _add_score(add) -> None:
     p.add_argument("--project", required=True)
     p.add_argument("--model", help="a registered version (default: the active one) or a model .pt file")
     p.add_argument("--method", help=f"acquisition function that orders the queue: {_acquisition_help()}")
-    p.add_argument("--mc-samples", type=int, default=20)
+    p.add_argument("--mc-samples", type=int, default=DEFAULT_MC_SAMPLES,
+                   help=f"MC-dropout samples per ensemble member (default {DEFAULT_MC_SAMPLES})")
     p.add_argument("--scope", choices=["head", "full"], default="head",
                    help="head: encoders once, dropout samples of the classifier (fast); full: dropout everywhere")
     p.add_argument("--fast", action="store_true",
@@ -520,7 +530,8 @@ def _add_simulate(add) -> None:
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--epochs", type=int, default=6, help="epochs per round (at least --min-steps optimizer steps)")
     p.add_argument("--min-steps", type=int, default=150, help="optimizer steps per round at least (small label sets)")
-    p.add_argument("--mc-samples", type=int, default=20)
+    p.add_argument("--mc-samples", type=int, default=DEFAULT_MC_SAMPLES,
+                   help=f"MC-dropout samples per ensemble member (default {DEFAULT_MC_SAMPLES})")
     p.add_argument("--scope", choices=["head", "full"], default="head")
     p.add_argument("--ensemble", type=int, default=3, help="members for the ensemble strategy")
     p.add_argument("--selection", choices=["top", "power"], default="top",
