@@ -73,3 +73,45 @@ def test_cancel_leaves_the_registry_as_it_was(qtbot, window, review_project):
     win.shutdown()
     _no_children(win)
     assert QProcess  # (the device probe is a QProcess: stopped with the window)
+
+
+def test_rescore_passes_the_sample_count_chosen(qtbot, window, review_project, monkeypatch):
+    from vqa_studio.core.active.args import DEFAULT_MC_SAMPLES, ScoringArgs
+    from vqa_studio.qt.window import jobs
+
+    started = []
+
+    class _Signal:
+        def connect(self, _slot):
+            pass
+
+    class RecordingRunner:                                    # the job is built, not run
+        def __init__(self, job, _bg, parent=None):
+            self.job, self.progress, self.finished, self.running = job, _Signal(), _Signal(), False
+
+        def start(self):
+            started.append(self.job)
+
+        def stop(self):
+            pass
+
+        def deleteLater(self):  # noqa: N802
+            pass
+
+    monkeypatch.setattr(jobs, "JobRunner", RecordingRunner)
+    win = window
+    open_and_wait(qtbot, win, review_project)
+    assert win.mc_samples() == DEFAULT_MC_SAMPLES             # the core's one default until chosen
+    win.act_mc_samples.trigger()                              # Model > Samples per question for re-scoring...
+    dlg = win.mc_samples_widget
+    qtbot.waitUntil(dlg.isVisible)
+    assert dlg.intValue() == DEFAULT_MC_SAMPLES
+    dlg.setIntValue(3)
+    dlg.accept()
+    assert win.mc_samples() == 3 and win.settings.value("scoring/mc_samples", type=int) == 3
+    win.act_rescore.trigger()                                 # Model > Re-score the pool
+    assert len(started) == 1
+    job = started[0]
+    assert job.job == "score" and job.params == ScoringArgs(version="m1", mc_samples=3).to_dict()
+    assert ScoringArgs.from_dict(job.params).mc_samples == 3
+    win.score_runner = None

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog
 
 from ..dialogs.common import show_error
 from ..workers import JobRunner
+
+MC_SAMPLES_KEY = "scoring/mc_samples"
 
 
 class JobsMixin:
@@ -97,6 +100,7 @@ class JobsMixin:
             self.job_label.setText("cancelling…")
 
     def rescore(self) -> JobRunner | None:
+        from ...core.active.args import ScoringArgs
         from ...core.train.jobs import SCORE, Job
 
         if self.project is None or not self.project.active_model:
@@ -105,7 +109,8 @@ class JobsMixin:
         if self.score_runner is not None and self.score_runner.running:
             self._notify("the pool is already being scored")
             return None
-        job = Job(SCORE, self.project.folder, {"version": self.project.active_model}, threads=_job_threads())
+        args = ScoringArgs(version=self.project.active_model, mc_samples=self.mc_samples())
+        job = Job(SCORE, self.project.folder, args.to_dict(), threads=_job_threads())
         runner = JobRunner(job, self.bg, parent=self)
         runner.progress.connect(lambda p: self._notify(f"scoring: {p.message}", timeout=2000))
         runner.finished.connect(self._score_finished)
@@ -113,6 +118,30 @@ class JobsMixin:
         runner.start()
         self._notify("re-scoring the pool in the background…")
         return runner
+
+    def mc_samples(self) -> int:
+        """MC-dropout samples per question when re-scoring: a setting (``scoring/mc_samples``) whose
+        default is the core's one default."""
+        from ...core.active.args import DEFAULT_MC_SAMPLES
+
+        return max(1, int(self.settings.value(MC_SAMPLES_KEY, DEFAULT_MC_SAMPLES, type=int)))
+
+    def set_mc_samples(self, n: int) -> None:
+        self.settings.setValue(MC_SAMPLES_KEY, max(1, int(n)))
+
+    def mc_samples_dialog(self) -> QInputDialog:
+        dlg = QInputDialog(self)
+        dlg.setWindowTitle("Re-scoring")
+        dlg.setLabelText("MC-dropout samples per question when the pool is re-scored\n"
+                         "(more: steadier uncertainty scores, slower scoring):")
+        dlg.setInputMode(QInputDialog.IntInput)
+        dlg.setIntRange(1, 1000)
+        dlg.setIntValue(self.mc_samples())
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
+        dlg.intValueSelected.connect(self.set_mc_samples)
+        self.mc_samples_widget = dlg
+        dlg.open()
+        return dlg
 
     def _score_finished(self, job) -> None:
         if job.state == "done":

@@ -52,6 +52,7 @@ class MenusMixin:
         self.act_cancel_train = self._act("Cancel training", self.cancel_training)
         self.act_cancel_train.setEnabled(False)
         self.act_rescore = self._act("Re-score the pool", self.rescore)
+        self.act_mc_samples = self._act("Samples per question for re-scoring…", self.mc_samples_dialog)
         self.act_models = self._act("&Models…", self.models_dialog, "Ctrl+M")
         self.act_fit = self._act("Fit image", lambda: self.image_page.view.fit(), "Ctrl+0", icon_name="fit")
         self.act_zoom_in = self._act("Zoom in", lambda: self.image_page.view.zoom(1.25), QKeySequence.ZoomIn)
@@ -94,7 +95,7 @@ class MenusMixin:
         r.addSeparator()
         r.addAction(self.act_auto)
         m = mb.addMenu("&Model")
-        for a in (self.act_train, self.act_cancel_train, self.act_rescore, self.act_models):
+        for a in (self.act_train, self.act_cancel_train, self.act_rescore, self.act_mc_samples, self.act_models):
             m.addAction(a)
         self.method_menu = m.addMenu("Acquisition method")
         self.method_group = QActionGroup(self)
