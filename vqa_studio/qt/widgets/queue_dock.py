@@ -178,8 +178,8 @@ class QueueDock(QWidget):
         self.status.currentIndexChanged.connect(lambda _: self._emit())
         self.sort.currentIndexChanged.connect(lambda _: self._emit())
         self.direction.clicked.connect(self._flip)
-        model.loaded.connect(self._update_count)
-        model.extended.connect(self._update_count)
+        model.loaded.connect(self.update_count)
+        model.extended.connect(self.update_count)
 
     def _build_controls(self) -> None:
         self.search = QLineEdit()
@@ -354,7 +354,7 @@ class QueueDock(QWidget):
     def _emit(self) -> None:
         self.query_changed.emit(self.current_query())
 
-    def _update_count(self) -> None:
+    def update_count(self) -> None:
         n = self.model.rowCount()
         what = self.status.currentText().lower()
         more = "+ (reading the rest…)" if self.model.loading else ""

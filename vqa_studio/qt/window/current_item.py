@@ -38,7 +38,7 @@ class CurrentItemMixin:
 
     def _queue_loaded(self) -> None:
         if self.queue_dock_widget is not None:
-            self.queue_dock_widget._update_count()
+            self.queue_dock_widget.update_count()
         self._update_progress()
 
     def _table_row_changed(self, current, _previous) -> None:
