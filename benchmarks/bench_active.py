@@ -31,8 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vqa_studio.cli import drive  # noqa: E402
-from vqa_studio.core.active.simulate import (SimConfig, SimResult, full_data_accuracy, plot_csv, simulate,  # noqa: E402
-                                             write_csv)
+from vqa_studio.core.simulate import (SimConfig, SimResult, full_data_accuracy, plot_csv, simulate,  # noqa: E402
+                                      write_csv)
 from vqa_studio.core.data.dataset import MediaTensors, Snapshot  # noqa: E402
 from vqa_studio.core.demo import build_demo  # noqa: E402
 from vqa_studio.core.project import Project  # noqa: E402

@@ -50,8 +50,10 @@ def _child(job: str, folder: str, params: dict[str, Any], q, cancel, threads: in
 
         if threads:
             torch.set_num_threads(threads)
+        from ...plugins import load_plugins
         from ..project import Project
 
+        load_plugins()  # spawn: a plugin's encoder or acquisition function must be known here too
         project = Project.open(folder)
         try:
             gen = _generator(job, project, params)
@@ -96,7 +98,7 @@ def _generator(job: str, project, params: dict[str, Any]):
     if factory is None:
         if ":" not in job:
             raise ValueError(f"unknown job {job!r} (known: {', '.join(JOB_KINDS)}, or module:function)")
-        from ...plugins import resolve
+        from ..registry import resolve
 
         factory = resolve(job)
     return factory(project, params)
