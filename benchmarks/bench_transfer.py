@@ -2,7 +2,7 @@
 
     python benchmarks/bench_transfer.py [--init-from resources/models/demo_pretrained.pt] [--work DIR]
         [--scenes 3000] [--questions 20] [--labels 500,1000,2000,5000] [--by questions|images]
-        [--steps 1500 | --epochs E] [--threads N] [--device auto] [--plot PATH] [--quick]
+        [--steps 1500 | --epochs E] [--threads N] [--device auto] [--amp off] [--plot PATH] [--quick]
 
 The data: the 2D shapes generator in its ``SHIFTED`` style (``vqa_studio.core.synth.shapes2d_style``:
 star / hexagon / ring besides square / triangle, black / white / pink besides four demo colours, a
@@ -22,8 +22,8 @@ unlabelled pool, so nothing else is scored); the images are written once and sha
 
 The runs: in each project, (a) from scratch and (b) ``TrainingArgs(init_from=PATH)`` (every tensor
 of the model file that fits by name and shape, word and answer rows matched by text), with the same
-``TrainingArgs`` otherwise: the defaults (the model the demo trains), ``patience`` off, and the same
-budget: ``--epochs`` E, or ``--steps`` S optimizer steps turned into epochs for N
+``TrainingArgs`` otherwise: the defaults (the model the demo trains), ``patience`` off, fp32 unless
+``--amp``, and the same budget: ``--epochs`` E, or ``--steps`` S optimizer steps turned into epochs for N
 (``round(S / ceil(N / batch_size))``, at least 1: batches of 256 questions), so every run at every N
 gets about S steps. Each is ``run_training(project, args)`` driven by ``core.driver.drive``, through
 the project's real import and training path.
@@ -163,7 +163,7 @@ def run_n(n: int, records: list[Record], opts: argparse.Namespace) -> dict:
         n_train = sum(r.split == "train" for r in records)
         base = TrainingArgs()
         common = dict(epochs=epochs_for(n_train, opts, base.batch_size), patience=10 ** 6, seed=0,
-                      threads=opts.threads, device=opts.device, mc_samples=opts.mc_samples)
+                      threads=opts.threads, device=opts.device, amp=opts.amp, mc_samples=opts.mc_samples)
         print(f"  {n_train} labels: {common['epochs']} epochs (~{common['epochs'] * math.ceil(n_train / base.batch_size)}"
               f" steps) each; {load()}", flush=True)
         scratch = train_once(project, TrainingArgs(**common), "scratch")
@@ -224,6 +224,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     budget.add_argument("--epochs", type=int, default=None, help="epochs per run (instead of --steps)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--amp", choices=("off", "auto", "on"), default="off",
+                    help="mixed precision (off by default: 'auto' times fp32 vs bf16 on a CPU per run, so the "
+                         "scratch and init-from runs could train in different precisions)")
     ap.add_argument("--mc-samples", type=int, default=2, help="MC-dropout samples when scoring after training")
     ap.add_argument("--plot", type=Path, default=None)
     ap.add_argument("--quick", action="store_true", help="smoke run: 200 scenes x 10 questions, labels 200,500, 1 epoch")
