@@ -106,6 +106,21 @@ def cmd_plugins(args) -> int:
     return EXIT_OK
 
 
+def cmd_encoders(args) -> int:
+    from .core.registry import default_registry
+
+    registry = default_registry()
+    for kind, space in (("media", registry.media_encoders), ("question", registry.question_encoders)):
+        _print(f"{kind} encoders:")
+        for name, spec in sorted(space.items()):
+            shown = "hf:<folder or hub id>" if name == "hf" else name
+            where = f"{spec.modality}, " if spec.modality else ""
+            state = "available" if spec.is_available() else (
+                f"UNAVAILABLE: {spec.error}" + (f"; install with: {spec.install}" if spec.install else ""))
+            _print(f"  {shown:<24} ({where}{spec.source}) {spec.description}  [{state}]")
+    return EXIT_OK
+
+
 def cmd_stats(args) -> int:
     project = _open(args)
     try:
@@ -171,13 +186,17 @@ def cmd_train(args) -> int:
     from .core.train.config import TrainingArgs
     from .core.train.pipeline import run_training
 
+    from .core.model.pretrained import encoder_choice
+
     try:
+        image_encoder = encoder_choice(args.encoder or args.image_encoder, args.encoder_weights)
         targs = TrainingArgs(mode=args.mode, epochs=args.epochs, ensemble=args.ensemble, heads=args.heads,
                              device=args.device, amp=args.amp, accumulate=args.accumulate, distill=args.distill,
                              batch_size=args.batch_size, lr=args.lr, seed=args.seed, quantize=args.quantize,
                              mc_samples=args.mc_samples, time_limit_s=args.time_limit, skip_easy=args.skip_easy,
-                             freeze_media_at=args.freeze_media_at,
-                             image_encoder=args.image_encoder, question_encoder=args.question_encoder)
+                             freeze_media_at=args.freeze_media_at, unfreeze=args.unfreeze,
+                             init_from=str(args.init_from) if args.init_from else None,
+                             image_encoder=image_encoder, question_encoder=args.question_encoder)
     except ValueError as exc:  # a setting out of range: a usage error, not a bug
         raise _usage(str(exc)) from exc
     project = _open(args)
@@ -255,10 +274,11 @@ def cmd_models(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .core.data.dataset import MediaTensors, Snapshot
+    from .core.data.dataset import Snapshot
     from .core.formats import vqa_v2
     from .core.model import registry
-    from .core.train.pipeline import accuracy_report, predict_answers
+    from .core.model.pretrained_media import media_for_bundle
+    from .core.train.pipeline import accuracy_report, error_detection_of, predict_answers
 
     project = _open(args)
     try:
@@ -267,13 +287,16 @@ def cmd_evaluate(args) -> int:
         questions = snapshot.select([args.split])
         if not questions:
             raise _usage(f"the project has no questions in split '{args.split}'")
-        media = MediaTensors(snapshot, bundle.image_size, bundle.cloud_points, project.folder / "cache" / "media")
-        predicted = predict_answers(bundle, media, [q for q in questions if q.kind in bundle.nets])
+        media = media_for_bundle(bundle, snapshot, project.folder / "cache")
+        entropy: dict[int, float] = {}
+        predicted = predict_answers(bundle, media, [q for q in questions if q.kind in bundle.nets], entropy=entropy)
         labelled = [q for q in questions if snapshot.is_labelled(q)]
         report = accuracy_report(predicted, labelled)
         _print(f"model {bundle.version} on split {args.split}: {report['n']} labelled of {len(questions)} questions")
         if report["n"]:
             _print(f"overall: {report['overall'] * 100:.2f}")
+            for line in error_detection_of(predicted, entropy, labelled).lines():
+                _print(line)
             for atype, acc in sorted(report["by_answer_type"].items()):
                 _print(f"{atype}: {acc * 100:.2f}")
         if args.results:
@@ -442,8 +465,17 @@ def _add_encoder_options(p) -> None:
     from .core.registry import default_registry
 
     reg = default_registry()
-    p.add_argument("--image-encoder", default="cnn_grid",
-                   help=f"media encoder of image models: {', '.join(reg.media_encoder_names('image'))}")
+    p.add_argument("--encoder", default=None, metavar="NAME",
+                   help=f"image encoder: {', '.join(reg.media_encoder_names('image'))}, cnn, or hf:<folder or hub id> "
+                        "(a pretrained Hugging Face backbone; see `vqa-studio encoders`)")
+    p.add_argument("--encoder-weights", default=None, metavar="PATH_OR_ID",
+                   help="the pretrained backbone of --encoder hf: a folder or a hub id in your Hugging Face cache")
+    p.add_argument("--unfreeze", type=int, default=0, metavar="N",
+                   help="fine-tune the last N blocks of a pretrained encoder (default 0: frozen, features cached)")
+    p.add_argument("--init-from", type=Path, default=None, metavar="MODEL.pt",
+                   help="start from every tensor of another model file that fits (e.g. another project's); "
+                        "words and answers matched by text; the run reports what was loaded")
+    p.add_argument("--image-encoder", default="cnn_grid", help=argparse.SUPPRESS)  # the older name of --encoder
     p.add_argument("--question-encoder", default="gru", help=f"one of {', '.join(reg.question_encoders)}")
 
 
@@ -527,6 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import(add, registry)
     _add_export(add, registry)
     add("plugins", cmd_plugins, "list installed plugins (and why one failed) and what they add")
+    add("encoders", cmd_encoders, "list the media and question encoders, built-in, pretrained and from plugins")
     _add_train(add)
     _add_score(add)
     _add_models(add)

@@ -43,6 +43,12 @@ def _formats(registry) -> None:
             copies_media=True, import_fields=("input", "images", "split"))
 
 
+def _has_transformers() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("transformers") is not None
+
+
 def _encoders(registry) -> None:
     registry.add_media_encoder("cnn_grid", f"{_ENC}:cnn_grid", modality="image",
                                description="small CNN, a grid of region features")
@@ -50,6 +56,12 @@ def _encoders(registry) -> None:
                                description="MobileNet-style CNN (for slow machines)")
     registry.add_media_encoder("pointnet", f"{_ENC}:pointnet", modality="cloud",
                                description="PointNet++-style set abstraction over the point cloud")
+    registry.add_media_encoder(
+        "hf", "vqa_studio.core.model.pretrained:pretrained_encoder", modality="image",
+        description="a pretrained Hugging Face vision backbone, hf:<folder or hub id> (ResNet, ConvNeXt, ViT, "
+                    "DINOv2, CLIP, SigLIP); frozen with cached features, or --unfreeze N blocks",
+        available=_has_transformers, error="needs the transformers package",
+        install='pip install "vqa-studio[pretrained]"')
     for name, text in (("gru", "GRU"), ("transformer", "small Transformer"), ("conv", "1D convolutions")):
         registry.add_question_encoder(name, f"{_ENC}:{name}", description=text)
     registry.add_model_kind("image", "image", "cnn_grid", "image_encoder", "questions about images")

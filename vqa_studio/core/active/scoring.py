@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..data.dataset import QA, MediaTensors, Snapshot, VQADataset, batches
+from ..model.pretrained_media import media_for_bundle
 from ..model.registry import ModelBundle
 from ..store import codec
 from ..store import predictions as prediction_rows
@@ -253,7 +254,7 @@ def score_pool(project, bundle: ModelBundle, args: ScoringArgs | None = None, *,
     args = args if args is not None else ScoringArgs()
     t0 = time.perf_counter()
     snapshot = snapshot or Snapshot.load(project)
-    media = media or MediaTensors(snapshot, bundle.image_size, bundle.cloud_points, project.folder / "cache" / "media")
+    media = media or media_for_bundle(bundle, snapshot, project.folder / "cache")
     qs = [qa for qa in snapshot.questions if qa.kind in bundle.nets]
     cols = yield from score_questions(bundle, snapshot, media, qs, args, cache=cache)
     yield Progress("saving", 0, 1, "writing predictions")

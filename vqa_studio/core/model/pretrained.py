@@ -24,6 +24,7 @@ import json
 import os
 import threading
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -214,11 +215,8 @@ class PretrainedRegions(nn.Module):
         mean, std = normalisation_of(backbone)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
-        with torch.no_grad():
-            probe = _run_backbone(backbone, torch.zeros(1, 3, self.image_size, self.image_size))
-        side = int(round(probe.shape[1] ** 0.5))
-        self.grid = min(grid, side)
-        self.feature_dim = int(probe.shape[-1])
+        n_tokens, self.feature_dim = _token_shape(backbone, self.image_size)
+        self.grid = min(grid, int(round(n_tokens ** 0.5)))
         self.key = encoder_key(backbone, self.grid)
         if self.unfreeze > 0:
             import copy
@@ -275,6 +273,18 @@ class PretrainedRegions(nn.Module):
         regions = self.dropout(regions)
         centres = _grid_centres(self.grid, regions).expand(feats.shape[0], -1, -1)
         return MediaFeatures(regions, centres)
+
+
+_SHAPES: "weakref.WeakKeyDictionary[nn.Module, tuple[int, int]]" = weakref.WeakKeyDictionary()
+
+
+def _token_shape(backbone: nn.Module, image_size: int) -> tuple[int, int]:
+    """(tokens on the grid, feature size) of the backbone's output, probed once per backbone."""
+    if backbone not in _SHAPES:
+        with torch.no_grad():
+            probe = _run_backbone(backbone, torch.zeros(1, 3, image_size, image_size))
+        _SHAPES[backbone] = (int(probe.shape[1]), int(probe.shape[-1]))
+    return _SHAPES[backbone]
 
 
 def _run_backbone(model: nn.Module, pixels: torch.Tensor) -> torch.Tensor:
@@ -354,3 +364,35 @@ class FeatureCache:
                 self.put(shas[i], f)
                 found[i] = f.astype(np.float16)
         return torch.from_numpy(np.stack(found).astype(np.float32))
+
+
+# --- naming an encoder (CLI and train dialog) -----------------------------------------------------------------
+
+#: short names users type for the built-in encoders
+ALIASES = {"cnn": "cnn_grid", "mobilenet": "mobilenet_grid"}
+
+
+def encoder_choice(name: str, weights: str | None = None) -> str:
+    """What ``--encoder NAME [--encoder-weights PATH_OR_ID]`` names: a registered image encoder, or
+    ``hf:<folder or hub id>``; a usage error (``ValueError``) says what is wrong and what is known."""
+    from ..registry import default_registry
+
+    name = ALIASES.get(name.strip(), name.strip())
+    if name == PREFIX[:-1]:
+        if not weights:
+            raise ValueError("--encoder hf needs --encoder-weights FOLDER_OR_HUB_ID (or write hf:<folder or hub id>)")
+        name = PREFIX + weights
+    elif weights and not is_pretrained(name):
+        raise ValueError(f"--encoder-weights is for pretrained encoders (hf:...), not for {name!r}")
+    registry = default_registry()
+    key = PREFIX[:-1] if is_pretrained(name) else name
+    spec = registry.media_encoders.get(key)
+    if spec is None or spec.modality != "image":
+        known = ", ".join([*registry.media_encoder_names("image"), "hf:<folder or hub id>"])
+        raise ValueError(f"unknown image encoder {name!r} (known: {known})")
+    if not spec.is_available():
+        raise ValueError(f"the {key} encoder is not available here: {spec.error}"
+                         + (f"; install it with {spec.install}" if spec.install else ""))
+    if is_pretrained(name):
+        source_of(name)  # refuses an empty source
+    return name

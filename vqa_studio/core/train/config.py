@@ -76,6 +76,12 @@ class TrainingArgs:
     # from the first epoch that starts this far (0..1) through the schedule, the media encoder is
     # frozen and its features of the training items computed once and reused (None: never)
     freeze_media_at: float | None = None
+    # a pretrained image encoder (image_encoder "hf:<folder or hub id>"): fine-tune its last N blocks
+    # (0: frozen, its features computed once per item and kept on disk)
+    unfreeze: int = 0
+    # start every network from the tensors of another model file that fit (word and answer rows
+    # matched by text); None: from random weights
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -91,6 +97,8 @@ class TrainingArgs:
             raise ValueError(f"mc_scope must be one of {', '.join(SCOPES)}, not {self.mc_scope!r}")
         if not 0.0 <= self.skip_easy < 1.0:
             raise ValueError(f"skip_easy must be in [0, 1), not {self.skip_easy!r}")
+        if int(self.unfreeze) < 0:
+            raise ValueError(f"unfreeze must be 0 or more blocks, not {self.unfreeze!r}")
         if self.freeze_media_at is not None and not 0.0 <= self.freeze_media_at <= 1.0:
             raise ValueError(f"freeze_media_at must be in [0, 1] or None, not {self.freeze_media_at!r}")
 

@@ -24,12 +24,16 @@ from ..data.vocab import vqa_accuracy
 from ..errors import VQAStudioError
 from ..model.net import ModelConfig, VQANet
 from ..active.scoring import score_pool
+from ..model.pretrained import is_pretrained, source_of
+from ..model.pretrained_media import PRETRAINED, media_for
 from ..model.registry import ModelBundle, NetSet, load_version, register
+from ..model.transfer import init_from_file, load_source
 from ..store import predictions as prediction_rows
 from ..store import runs as run_rows
 from ..store import training_rows
 from ..types import ItemKind, Progress
 from ..uncertainty import calibration
+from ..uncertainty.error_detection import ErrorDetection, error_detection
 from .config import FP32, Precision, TrainingArgs, choose_device, choose_precision, describe_device
 from .loop import collect_logits, train_net
 
@@ -71,8 +75,10 @@ class TrainOutcome:
 # --- evaluation -------------------------------------------------------------------------------------------
 
 def predict_answers(bundle: ModelBundle, media: MediaTensors, questions: Sequence[QA], device="cpu",
-                    batch_size: int = 256, use_student: bool = False) -> dict[int, tuple[str, float]]:
-    """The calibrated top answer and its probability for each question (eval mode, no sampling)."""
+                    batch_size: int = 256, use_student: bool = False, entropy: dict[int, float] | None = None
+                    ) -> dict[int, tuple[str, float]]:
+    """The calibrated top answer and its probability for each question (eval mode, no sampling);
+    ``entropy``, when given, receives each question's entropy of the calibrated answer distribution."""
     from ..data.dataset import batches
 
     out: dict[int, tuple[str, float]] = {}
@@ -89,9 +95,23 @@ def predict_answers(bundle: ModelBundle, media: MediaTensors, questions: Sequenc
             for batch in batches(ds, batch_size, shuffle=False):
                 b = {k: v.to(device) for k, v in batch.items()}
                 probs = torch.stack([torch.softmax(m.to(device).eval()(b)["logits"].float(), -1) for m in members]).mean(0)
-                out.update(_top_answers(torch.log(probs.clamp_min(1e-12)), batch["question_ids"], ns.temperature,
-                                        answers))
+                log_probs = torch.log(probs.clamp_min(1e-12))
+                out.update(_top_answers(log_probs, batch["question_ids"], ns.temperature, answers))
+                if entropy is not None:
+                    calibrated = torch.log_softmax(log_probs / ns.temperature, -1)
+                    h = -(calibrated.exp() * calibrated).sum(-1)
+                    entropy.update(zip(batch["question_ids"].tolist(), h.tolist()))
     return out
+
+
+def error_detection_of(predicted: dict[int, tuple[str, float]], entropy: dict[int, float],
+                       questions: Sequence[QA]) -> ErrorDetection:
+    """How well the entropy of the model's answers points at its own errors on ``questions``."""
+    rows = [(entropy[qa.question_id], vqa_accuracy(predicted[qa.question_id][0], qa.label_answers()))
+            for qa in questions if qa.question_id in predicted and qa.question_id in entropy and qa.label_answers()]
+    unc = np.array([r[0] for r in rows], dtype=np.float64)
+    acc = np.array([r[1] for r in rows], dtype=np.float64)
+    return error_detection(unc, acc, "entropy")
 
 
 def _top_answers(log_probs: torch.Tensor, question_ids, temperature: float,
@@ -125,14 +145,25 @@ def accuracy_report(predicted: dict[int, tuple[str, float]], questions: Sequence
 
 # --- the run ------------------------------------------------------------------------------------------------
 
+def media_encoder_of(args: TrainingArgs, kind: ItemKind) -> tuple[str, dict[str, Any]]:
+    """The media encoder of ``kind``'s networks and its options: ``hf:<source>`` becomes the ``hf``
+    encoder with the source (and ``unfreeze``) in its options."""
+    if kind is not ItemKind.IMAGE:
+        return args.cloud_encoder, dict(args.cloud_encoder_options)
+    name, options = args.image_encoder, dict(args.image_encoder_options)
+    if is_pretrained(name):
+        return PRETRAINED, {**options, "source": source_of(name), "unfreeze": int(args.unfreeze)}
+    return name, options
+
+
 def model_config(args: TrainingArgs, kind: ItemKind, encoders: Encoders) -> ModelConfig:
+    encoder, options = media_encoder_of(args, kind)
     cfg = dict(
         vocab_size=len(encoders.vocab), n_answers=max(1, len(encoders.answers)),
-        media_encoder=args.image_encoder if kind is ItemKind.IMAGE else args.cloud_encoder,
+        media_encoder=encoder,
         question_encoder=args.question_encoder, n_heads=args.heads, media_dropout=args.media_dropout,
         question_dropout=args.question_dropout, fusion_dropout=args.fusion_dropout,
-        classifier_dropout=args.classifier_dropout,
-        media_options=dict(args.image_encoder_options if kind is ItemKind.IMAGE else args.cloud_encoder_options),
+        classifier_dropout=args.classifier_dropout, media_options=options,
     )
     cfg.update(args.model_options)
     return ModelConfig(**cfg)
@@ -208,6 +239,7 @@ class _RunData:
     encoders: Encoders
     new_items: list[QA]  # fine-tuning: the new corrections (the start of ``train``)
     media: MediaTensors | None = None
+    init_source: dict[str, Any] | None = None  # ``--init-from``: the other model file's contents
 
 
 def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, curves: list, t0: float,
@@ -276,14 +308,20 @@ def _read_labels(project, args: TrainingArgs, messages: list[str]) -> _RunData:
         what = "the next full retrain adds them to the answer vocabulary" if parent is not None else "too rare to keep"
         messages.append(f"{len(outside)} training answers are outside the model's answer vocabulary "
                         f"(e.g. '{outside[0].answer}'): kept, not yet learnable; {what}")
-    return _RunData(snapshot, parent_version, parent, kinds, train_all, val_all, test_all, encoders, new_items)
+    init_source = None
+    if args.init_from and parent is None:
+        init_source = load_source(args.init_from)
+    elif args.init_from:
+        messages.append(f"--init-from {args.init_from} ignored: fine-tuning starts from the active model")
+    return _RunData(snapshot, parent_version, parent, kinds, train_all, val_all, test_all, encoders, new_items,
+                    init_source=init_source)
 
 
 def _load_media(project, args: TrainingArgs, data: _RunData, cache_media: bool, messages: list[str]
                 ) -> Generator[Progress, None, MediaTensors]:
     """Decode the media of every question of the run once (unreadable files are left out, named)."""
-    media = MediaTensors(data.snapshot, args.image_size, args.cloud_points,
-                         project.folder / "cache" / "media" if cache_media else None)
+    media = media_for(data.snapshot, *media_encoder_of(args, ItemKind.IMAGE), image_size=args.image_size,
+                      cloud_points=args.cloud_points, cache=project.folder / "cache" if cache_media else None)
     needed = {qa.item_id for qa in data.train + data.val + data.test}
     for done, total in media.load(needed):
         yield Progress("loading media", done, total, "decoding media")
@@ -343,6 +381,11 @@ def _train_member(kind: ItemKind, m: int, config: ModelConfig, train_ds: VQAData
         torch.manual_seed(args.seed + 7919 * m)
         net = VQANet(config)
         lr = args.lr
+        if data.init_source is not None:
+            report = init_from_file(net, kind.value, data.init_source, words=data.encoders.vocab.to_list(),
+                                    answers=data.encoders.answers.answers, source_name=str(args.init_from))
+            if m == 0:
+                messages.append(f"{kind.value}: {report.summary()}")
     label = f"{kind.value} member {m + 1}/{args.ensemble}: " if args.ensemble > 1 else f"{kind.value}: "
     epochs, focus = args.epochs, None
     if parent is not None:  # few corrections: still enough steps to learn them
