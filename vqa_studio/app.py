@@ -43,8 +43,9 @@ def create_app(argv: list[str] | None = None):
     return app
 
 
-def run_gui(folder: Path | None = None) -> int:
-    """Open the main window (on ``folder``, or the last project opened) and run until it closes."""
+def run_gui(folder: Path | None = None, start_job: tuple[str, dict] | None = None) -> int:
+    """Open the main window (on ``folder``, or the last project opened) and run until it closes.
+    ``start_job``: ("demo", params) builds the demo in the background once the window shows."""
     from .plugins import load_plugins
 
     load_plugins()  # metadata and each plugin's register(): cheap; a broken one is listed, never fatal
@@ -61,6 +62,11 @@ def run_gui(folder: Path | None = None) -> int:
             target = Path(str(last))
     if target is not None:
         window.open_project(target)
+    if start_job is not None and start_job[0] == "demo" and window.project is not None:
+        from PySide6.QtCore import QTimer
+
+        params = dict(start_job[1])
+        QTimer.singleShot(0, lambda: window.start_demo_build(params))  # after the first paint
     code = app.exec()
     window.shutdown()
     return code

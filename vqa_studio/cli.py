@@ -18,17 +18,8 @@ from .core.errors import VQAStudioError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BUG", "EXIT_CANCELLED", "EXIT_OK", "build_parser", "drive", "main"]
 
-EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
-
-
-def _open(args, create: bool = False):
-    from .core.project import Project
-
-    return Project.open(args.project, create=create)
-
-
-def _print(*a) -> None:
-    print(*a, flush=True)
+from .cli_common import EXIT_BAD_INPUT, EXIT_BUG, EXIT_CANCELLED, EXIT_OK, _open, _print, _usage, _UsageError
+from .cli_models import cmd_encoders, cmd_evaluate, cmd_models, cmd_score, cmd_simulate, cmd_train
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -106,21 +97,6 @@ def cmd_plugins(args) -> int:
     return EXIT_OK
 
 
-def cmd_encoders(args) -> int:
-    from .core.registry import default_registry
-
-    registry = default_registry()
-    for kind, space in (("media", registry.media_encoders), ("question", registry.question_encoders)):
-        _print(f"{kind} encoders:")
-        for name, spec in sorted(space.items()):
-            shown = "hf:<folder or hub id>" if name == "hf" else name
-            where = f"{spec.modality}, " if spec.modality else ""
-            state = "available" if spec.is_available() else (
-                f"UNAVAILABLE: {spec.error}" + (f"; install with: {spec.install}" if spec.install else ""))
-            _print(f"  {shown:<24} ({where}{spec.source}) {spec.description}  [{state}]")
-    return EXIT_OK
-
-
 def cmd_stats(args) -> int:
     project = _open(args)
     try:
@@ -153,208 +129,46 @@ def format_stats(st) -> str:
 
 
 def cmd_demo(args) -> int:
-    from .core.demo import build_demo
+    """With the GUI, the window opens on the new, empty project at once and the app draws the scenes
+    and trains the first model as a background job (progress, curves, Cancel); ``--no-gui`` does the
+    same work here, with progress bars."""
+    from .core.demo import DEMO_NAME, build_demo
     from .core.paths import default_demo_dir
 
     folder = Path(args.project) if args.project else default_demo_dir()
-    result = drive(build_demo(folder, n_scenes=args.scenes, seed=args.seed, labelled_fraction=args.labelled,
-                              train=not args.no_train, n_scenes_3d=args.scenes_3d,
-                              questions_per_scene=args.questions, questions_per_scene_3d=args.questions),
-                   quiet=args.quiet)
-    _print(result.describe())
-    if args.no_gui:
-        return EXIT_OK
-    return _launch_gui(folder)
+    params = dict(n_scenes=args.scenes, seed=args.seed, labelled_fraction=args.labelled, train=not args.no_train,
+                  n_scenes_3d=args.scenes_3d, questions_per_scene=args.questions, questions_per_scene_3d=args.questions)
+    from .core.project import Project
+
+    exists = (folder / "project.db").exists()
+    if exists and not args.no_gui:
+        project = Project.open(folder)
+        try:
+            empty = project.stats().n_questions == 0  # a build that was cancelled before its import ended
+        finally:
+            project.close()
+        if empty:
+            return _launch_gui(folder, start_job=("demo", params))
+    if args.no_gui or exists:
+        result = drive(build_demo(folder, **params), quiet=args.quiet)
+        _print(result.describe())
+        return EXIT_OK if args.no_gui else _launch_gui(folder)
+    Project.create(folder, name=DEMO_NAME).close()
+    _print(f"created the demo project at {folder}; the app draws its scenes and trains its first model")
+    return _launch_gui(folder, start_job=("demo", params))
 
 
-def _launch_gui(folder: Path | None) -> int:
+def _launch_gui(folder: Path | None, start_job: tuple[str, dict] | None = None) -> int:
     try:
         from .app import run_gui
     except ImportError as exc:  # the GUI layer is optional in a headless install
         print(f"the GUI is not available here ({exc}); use --no-gui", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return run_gui(folder)
+    return run_gui(folder, start_job=start_job)
 
 
 def cmd_gui(args) -> int:
     return _launch_gui(Path(args.project) if args.project else None)
-
-
-# --- model commands --------------------------------------------------------------------------------
-
-def cmd_train(args) -> int:
-    from .core.train.config import TrainingArgs
-    from .core.train.pipeline import run_training
-
-    from .core.model.pretrained import encoder_choice
-
-    try:
-        image_encoder = encoder_choice(args.encoder or args.image_encoder, args.encoder_weights)
-        targs = TrainingArgs(mode=args.mode, epochs=args.epochs, ensemble=args.ensemble, heads=args.heads,
-                             device=args.device, amp=args.amp, accumulate=args.accumulate, distill=args.distill,
-                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, quantize=args.quantize,
-                             mc_samples=args.mc_samples, time_limit_s=args.time_limit, skip_easy=args.skip_easy,
-                             freeze_media_at=args.freeze_media_at, unfreeze=args.unfreeze,
-                             init_from=str(args.init_from) if args.init_from else None,
-                             image_encoder=image_encoder, question_encoder=args.question_encoder)
-    except ValueError as exc:  # a setting out of range: a usage error, not a bug
-        raise _usage(str(exc)) from exc
-    project = _open(args)
-    try:
-        outcome = drive(run_training(project, targs), quiet=args.quiet)
-    finally:
-        project.close()
-    _print(outcome.summary())
-    return EXIT_OK
-
-
-def cmd_score(args) -> int:
-    import dataclasses
-
-    from .core.active.args import ScoringArgs
-    from .core.active.scoring import score_pool
-    from .core.model import registry
-
-    try:
-        sargs = ScoringArgs(mc_samples=args.mc_samples, scope=args.scope, use_student=args.fast)
-    except ValueError as exc:  # a setting out of range: a usage error, not a bug
-        raise _usage(str(exc)) from exc
-    project = _open(args)
-    try:
-        if args.model and Path(args.model).suffix == ".pt" and Path(args.model).exists():
-            bundle = registry.import_file(project, Path(args.model))
-            _print(f"registered {args.model} as model {bundle.version}")
-        else:
-            bundle = registry.load_version(project, args.model)
-        if args.method:
-            from .core.uncertainty.acquisition import get_acquisition
-
-            try:
-                get_acquisition(args.method)
-            except KeyError as exc:
-                raise _usage(str(exc.args[0])) from None
-            project.set_setting("acquisition", args.method)
-        sargs = dataclasses.replace(sargs, version=bundle.version)
-        result = drive(score_pool(project, bundle, sargs, activate_proposals=True), quiet=args.quiet)
-        if bundle.version != project.active_model:
-            registry.activate(project, bundle.version)
-        _print(result.summary())
-        method = args.method or project.acquisition
-        rows = project.queue(order_by=method, limit=5)
-        if rows:
-            _print(f"most informative by {method}:")
-            for r in rows:
-                _print(f"  {r.score:7.4f}  [{r.status.value}] {r.text}  -> {r.proposed} ({(r.confidence or 0) * 100:.0f}%)")
-    finally:
-        project.close()
-    return EXIT_OK
-
-
-def cmd_models(args) -> int:
-    from .core.model import registry
-
-    project = _open(args)
-    try:
-        if args.activate:
-            registry.activate(project, args.activate)
-            _print(f"model {args.activate} is now active")
-        models = project.models()
-        if not models:
-            _print("no models yet: vqa-studio train --project ...")
-        for m in models:
-            mark = "*" if m.active else " "
-            test = m.metrics.get("test_accuracy")
-            val = m.metrics.get("val_accuracy")
-            acc = f"test {test * 100:.2f}%" if test is not None else (f"val {val * 100:.2f}%" if val is not None else "")
-            _print(f"{mark} {m.version:<8} parent {m.parent or '-':<8} {m.created_at:%Y-%m-%d %H:%M}  "
-                   f"{m.config.get('mode', '?'):<8} {acc:<14} {m.snapshot.get('n_labels', '?')} labels")
-    finally:
-        project.close()
-    return EXIT_OK
-
-
-def cmd_evaluate(args) -> int:
-    from .core.data.dataset import Snapshot
-    from .core.formats import vqa_v2
-    from .core.model import registry
-    from .core.model.pretrained_media import media_for_bundle
-    from .core.train.pipeline import accuracy_report, error_detection_of, predict_answers
-
-    project = _open(args)
-    try:
-        bundle = registry.load_version(project, args.model)
-        snapshot = Snapshot.load(project)
-        questions = snapshot.select([args.split])
-        if not questions:
-            raise _usage(f"the project has no questions in split '{args.split}'")
-        media = media_for_bundle(bundle, snapshot, project.folder / "cache")
-        entropy: dict[int, float] = {}
-        predicted = predict_answers(bundle, media, [q for q in questions if q.kind in bundle.nets], entropy=entropy)
-        labelled = [q for q in questions if snapshot.is_labelled(q)]
-        report = accuracy_report(predicted, labelled)
-        _print(f"model {bundle.version} on split {args.split}: {report['n']} labelled of {len(questions)} questions")
-        if report["n"]:
-            _print(f"overall: {report['overall'] * 100:.2f}")
-            for line in error_detection_of(predicted, entropy, labelled).lines():
-                _print(line)
-            for atype, acc in sorted(report["by_answer_type"].items()):
-                _print(f"{atype}: {acc * 100:.2f}")
-        if args.results:
-            qmap = {q.question_id: q for q in questions}
-            ext = project.questions(list(predicted))
-            results = [(ext[qid].external_id or qid, ans) for qid, (ans, _) in predicted.items() if qid in qmap]
-            vqa_v2.write_results(args.results, results)
-            _print(f"wrote {len(results)} answers to {args.results}")
-    finally:
-        project.close()
-    return EXIT_OK
-
-
-def cmd_simulate(args) -> int:
-    from .core.data.dataset import MediaTensors, Snapshot
-    from .core.simulate import SimConfig, full_data_accuracy, plot_csv, simulate, write_csv
-    from .core.train.config import TrainingArgs
-
-    project = _open(args)
-    try:
-        snapshot = Snapshot.load(project)
-        train = TrainingArgs(epochs=args.epochs, patience=1000, seed=args.seed)
-        media = MediaTensors(snapshot, train.image_size, train.cloud_points, project.folder / "cache" / "media")
-        results = []
-        full = None
-        if args.full_reference:
-            cfg0 = SimConfig(strategy="random", seed=args.seed, epochs=args.epochs, full_epochs=args.full_epochs,
-                             min_steps=args.min_steps, train=train)
-            full = drive(full_data_accuracy(project, cfg0, snapshot=snapshot, media=media), quiet=args.quiet)
-            _print(f"full-data accuracy: {full * 100:.2f}%")
-        for strategy in args.strategy:
-            cfg = SimConfig(strategy=strategy, initial=args.initial, batch=args.batch, rounds=args.rounds, seed=args.seed,
-                            epochs=args.epochs, mc_samples=args.mc_samples, scope=args.scope, ensemble=args.ensemble,
-                            selection=args.selection, min_steps=args.min_steps, train=train)
-            res = drive(simulate(project, cfg, snapshot=snapshot, media=media, full_accuracy=full), quiet=args.quiet)
-            results.append(res)
-            pts = ", ".join(f"{n}:{a * 100:.1f}" for n, a in res.points)
-            _print(f"{res.strategy:<16} {pts}  ({res.seconds:.0f} s)")
-            if full:
-                need = res.labels_to_reach(0.9 * full)
-                _print(f"{'':<16} labels to reach 90% of full-data accuracy: {need:.0f}" if need else
-                       f"{'':<16} did not reach 90% of full-data accuracy")
-        write_csv(args.out, results)
-        png = plot_csv(args.out, args.out.with_suffix(".png"), full)
-        _print(f"wrote {args.out} and {png}")
-    finally:
-        project.close()
-    return EXIT_OK
-
-
-# --- parser ------------------------------------------------------------------------------------------
-
-class _UsageError(VQAStudioError):
-    pass
-
-
-def _usage(msg: str) -> _UsageError:
-    return _UsageError(msg)
 
 
 def _add_demo(add) -> None:

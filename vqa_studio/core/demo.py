@@ -22,6 +22,10 @@ class DemoResult:
     n_questions: int = 0
     seconds: float = 0.0
     steps: list[str] = field(default_factory=list)
+    version: str | None = None  # the first model, when one was trained
+
+    def summary(self) -> str:
+        return self.describe()
 
     def describe(self) -> str:
         head = "built" if self.created else "opened the existing"
@@ -91,6 +95,38 @@ DEMO_QUESTIONS_PER_SCENE_3D = 20
 DEMO_SCENES_3D = 200
 
 
+DEMO_NAME = "VQA Studio demo"
+
+
+def first_model_args(**overrides):
+    """The demo's first model: started from the shipped checkpoint (``resources/models/
+    demo_pretrained.pt``, trained on the same generators with another seed; every tensor that fits,
+    words and answers matched by text) and fine-tuned on the labelled seed for a short budget; without
+    the checkpoint, from scratch with the full five-minute budget (``TrainingArgs.for_demo``)."""
+    from .paths import demo_checkpoint
+    from .train.config import TrainingArgs
+
+    ckpt = demo_checkpoint()
+    if ckpt is None:
+        return TrainingArgs.for_demo(**overrides)
+    base = dict(init_from=str(ckpt), time_limit_s=120.0, epochs=4, lr=1e-3, warmup=0.05, skip_easy=0.75,
+                freeze_media_at=None)
+    base.update(overrides)
+    return TrainingArgs.for_demo(**base)
+
+
+def demo_job(project, params: dict) -> Generator[Progress, None, "DemoResult"]:
+    """The ``demo`` job kind (run in a child process by the app): fill the new, empty demo project and
+    train its first model. ``params``: the keyword arguments of :func:`populate_demo`."""
+    params = dict(params)
+    train_args = params.pop("train_args", None)
+    if isinstance(train_args, dict):
+        from .train.config import TrainingArgs
+
+        train_args = TrainingArgs.from_dict(train_args)
+    return populate_demo(project, train_args=train_args, **params)
+
+
 def build_demo(folder: Path, n_scenes: int = DEMO_SCENES, seed: int = 0, labelled_fraction: float = 1.0,
                train: bool = False, train_args=None, n_scenes_3d: int = 0,
                questions_per_scene: int = DEMO_QUESTIONS_PER_SCENE,
@@ -110,33 +146,47 @@ def build_demo(folder: Path, n_scenes: int = DEMO_SCENES, seed: int = 0, labelle
             project.close()
         return DemoResult(folder, False, n_questions=st.n_questions, seconds=time.perf_counter() - t0,
                           steps=[f"{st.n_items} items, {st.n_questions} questions, active model {st.active_model or 'none'}"])
-    project = Project.create(folder, name="VQA Studio demo")
-    result = DemoResult(folder, True, n_scenes=n_scenes)
+    project = Project.create(folder, name=DEMO_NAME)
     try:
-        yield Progress("generating", 0, n_scenes, f"drawing {n_scenes} scenes")
-        records = list(shapes2d_records(project.media_dir / "shapes2d", n_scenes, seed, labelled_fraction,
-                                        questions_per_scene=questions_per_scene))
-        scenes3d: list = []
-        if n_scenes_3d:
-            yield Progress("generating", n_scenes, n_scenes, f"sampling {n_scenes_3d} 3D scenes")
-            records += list(scenes3d_records(project.media_dir / "scenes3d", n_scenes_3d, seed, labelled_fraction,
-                                             scenes_out=scenes3d, questions_per_scene=questions_per_scene_3d))
-        yield Progress("generating", n_scenes, n_scenes, f"{len(records)} questions")
-        report = yield from project.import_records(records)
-        if scenes3d:
-            yield Progress("cuboids", 0, len(scenes3d), "ground-truth cuboids of the 3D scenes")
-            cuboids.add_demo_scenes(project, scenes3d)
-        result.n_questions = report.questions_added
-        n_hidden = sum(1 for r in records if r.answer is None)
-        result.steps.append(f"generated {n_scenes} 2D scenes and {n_scenes_3d} 3D scenes with "
-                            f"{report.questions_added} questions (seed {seed}); {n_hidden} training questions left for review")
-        if train:
-            from .train.config import TrainingArgs
-            from .train.pipeline import run_training
-
-            outcome = yield from run_training(project, train_args or TrainingArgs.for_demo())
-            result.steps.append(outcome.summary().replace("\n", "\n    "))
+        result = yield from populate_demo(project, n_scenes, seed, labelled_fraction, train, train_args, n_scenes_3d,
+                                          questions_per_scene, questions_per_scene_3d)
     finally:
         project.close()
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def populate_demo(project: Project, n_scenes: int = DEMO_SCENES, seed: int = 0, labelled_fraction: float = 1.0,
+                  train: bool = False, train_args=None, n_scenes_3d: int = 0,
+                  questions_per_scene: int = DEMO_QUESTIONS_PER_SCENE,
+                  questions_per_scene_3d: int = DEMO_QUESTIONS_PER_SCENE_3D) -> Generator[Progress, None, DemoResult]:
+    """Draw the demo's scenes into an open, empty project, import them (one transaction) and, with
+    ``train``, train its first model (:func:`first_model_args` unless ``train_args``)."""
+    t0 = time.perf_counter()
+    result = DemoResult(project.folder, True, n_scenes=n_scenes)
+    yield Progress("generating", 0, n_scenes, f"drawing {n_scenes} scenes")
+    records = list(shapes2d_records(project.media_dir / "shapes2d", n_scenes, seed, labelled_fraction,
+                                    questions_per_scene=questions_per_scene))
+    scenes3d: list = []
+    if n_scenes_3d:
+        yield Progress("generating", n_scenes, n_scenes, f"sampling {n_scenes_3d} 3D scenes")
+        records += list(scenes3d_records(project.media_dir / "scenes3d", n_scenes_3d, seed, labelled_fraction,
+                                         scenes_out=scenes3d, questions_per_scene=questions_per_scene_3d))
+    yield Progress("generating", n_scenes, n_scenes, f"{len(records)} questions")
+    report = yield from project.import_records(records)
+    if scenes3d:
+        yield Progress("cuboids", 0, len(scenes3d), "ground-truth cuboids of the 3D scenes")
+        cuboids.add_demo_scenes(project, scenes3d)
+    result.n_questions = report.questions_added
+    n_hidden = sum(1 for r in records if r.answer is None)
+    result.steps.append(f"generated {n_scenes} 2D scenes and {n_scenes_3d} 3D scenes with "
+                        f"{report.questions_added} questions (seed {seed}); {n_hidden} training questions left for review")
+    yield Progress("imported", 1, 1, f"{report.questions_added} questions imported")
+    if train:
+        from .train.pipeline import run_training
+
+        outcome = yield from run_training(project, train_args or first_model_args())
+        result.steps.append(outcome.summary().replace("\n", "\n    "))
+        result.version = outcome.version
     result.seconds = time.perf_counter() - t0
     return result

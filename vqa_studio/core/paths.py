@@ -24,3 +24,17 @@ def user_data_dir() -> Path:
 
 def default_demo_dir() -> Path:
     return user_data_dir() / "demo-project"
+
+
+def resource_path(*parts: str) -> Path:
+    """A file the package ships under ``vqa_studio/resources`` (installed as package data, and
+    copied into frozen builds by build.spec)."""
+    if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
+        return Path(sys._MEIPASS, "vqa_studio", "resources", *parts)  # type: ignore[attr-defined]
+    return Path(__file__).resolve().parents[1].joinpath("resources", *parts)
+
+
+def demo_checkpoint() -> Path | None:
+    """The model the demo's first model starts from (``scripts/build_demo_checkpoint.py``), if shipped."""
+    path = resource_path("models", "demo_pretrained.pt")
+    return path if path.is_file() else None

@@ -90,18 +90,19 @@ def _score_job(project, params: dict[str, Any]):
 
 #: the job kinds the app starts; a job may also name any ``"module:function(project, params)"``
 #: returning a progress generator (importable in the child: how the tests inject failures)
-JOB_KINDS = {TRAIN: _train_job, SCORE: _score_job}
+DEMO = "demo"
+JOB_KINDS = {TRAIN: _train_job, SCORE: _score_job, DEMO: "vqa_studio.core.demo:demo_job"}
 
 
 def _generator(job: str, project, params: dict[str, Any]):
+    from ..registry import resolve
+
     factory = JOB_KINDS.get(job)
     if factory is None:
         if ":" not in job:
             raise ValueError(f"unknown job {job!r} (known: {', '.join(JOB_KINDS)}, or module:function)")
-        from ..registry import resolve
-
-        factory = resolve(job)
-    return factory(project, params)
+        factory = job
+    return resolve(factory)(project, params)
 
 
 def _describe(result) -> dict[str, Any]:

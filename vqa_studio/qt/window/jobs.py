@@ -32,19 +32,36 @@ class JobsMixin:
         dlg.open()
 
     def start_training(self, params: dict[str, Any]) -> JobRunner | None:
-        from ...core.train.jobs import TRAIN, Job
+        from ...core.train.jobs import TRAIN
+
+        epochs = int(params.get("epochs", 1))
+        return self._start_job(TRAIN, params, f"Training ({params.get('mode', 'full')}, {epochs} epochs)", epochs)
+
+    def start_demo_build(self, params: dict[str, Any]) -> JobRunner | None:
+        """Draw the demo's scenes into the open (empty) project, import them and train its first model,
+        in a child process like training: the window stays usable, the queue fills when the import ends
+        and again when the first model's proposals are stored."""
+        from ...core.demo import first_model_args
+        from ...core.train.jobs import DEMO
+
+        train_args = first_model_args().to_dict()
+        epochs = int(train_args.get("epochs", 1))
+        return self._start_job(DEMO, {**params, "train_args": train_args},
+                               "Building the demo: drawing the scenes, then training the first model", epochs)
+
+    def _start_job(self, kind: str, params: dict[str, Any], title: str, epochs: int) -> JobRunner | None:
+        from ...core.train.jobs import Job
 
         if self.project is None or (self.train_runner is not None and self.train_runner.running):
             return None
         self._previous_version = self.project.active_model
-        self._train_epochs = int(params.get("epochs", 1))
-        job = Job(TRAIN, self.project.folder, params, threads=params.pop("threads", None) or _job_threads())
+        self._train_epochs = epochs
+        job = Job(kind, self.project.folder, params, threads=params.pop("threads", None) or _job_threads())
         runner = JobRunner(job, self.bg, parent=self)
         runner.progress.connect(self._train_progress)
         runner.finished.connect(self._train_finished)
         self.train_runner = runner
-        self.training_panel.started(f"Training ({params.get('mode', 'full')}, {self._train_epochs} epochs)",
-                                    self._train_epochs)
+        self.training_panel.started(title, self._train_epochs)
         self.training_dock.raise_()
         self.training_panel.allow_build()
         self.job_label.setText("training")
@@ -63,6 +80,9 @@ class JobsMixin:
         return runner
 
     def _train_progress(self, p) -> None:
+        if p.stage == "imported" and self.project is not None:  # the demo's questions are in: show them
+            self.model.reload()
+            self._load_project_info()
         self.training_panel.progress(p)
         if p.total:
             self.job_bar.setRange(0, p.total)
