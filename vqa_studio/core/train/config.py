@@ -82,6 +82,9 @@ class TrainingArgs:
     # start every network from the tensors of another model file that fit (word and answer rows
     # matched by text); None: from random weights
     init_from: str | None = None
+    # epochs of one kind of item's networks when it needs another number than ``epochs``, e.g.
+    # {"cloud": 20} (the point-cloud networks learn more slowly); kinds not named train ``epochs``
+    kind_epochs: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -387,7 +387,7 @@ def _train_member(kind: ItemKind, m: int, config: ModelConfig, train_ds: VQAData
             if m == 0:
                 messages.append(f"{kind.value}: {report.summary()}")
     label = f"{kind.value} member {m + 1}/{args.ensemble}: " if args.ensemble > 1 else f"{kind.value}: "
-    epochs, focus = args.epochs, None
+    epochs, focus = int(args.kind_epochs.get(kind.value, args.epochs)), None
     if parent is not None:  # few corrections: still enough steps to learn them
         per_epoch = max(1, math.ceil(train_ds.n_questions / args.batch_size))
         epochs = max(epochs, math.ceil(args.finetune_min_steps / per_epoch))
