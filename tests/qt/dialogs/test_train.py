@@ -1,4 +1,5 @@
-"""The train dialog offers the registry's encoders."""
+"""The train dialog offers the registry's encoders, a pretrained backbone's weights and a model to
+start from."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -16,7 +17,8 @@ def test_train_dialog_offers_the_registry_encoders(qtbot):
         qtbot.addWidget(dlg)
         boxes = {arg: box for arg, _, box in dlg.encoders}
         image = boxes["image_encoder"]
-        assert [image.itemData(i) for i in range(image.count())] == ["cnn_grid", "mobilenet_grid", "test_missing_dep"]
+        assert [image.itemData(i) for i in range(image.count())] == ["cnn_grid", "mobilenet_grid", "hf",
+                                                                   "test_missing_dep"]
         missing = image.findData("test_missing_dep")
         assert not image.model().item(missing).isEnabled() and "pip install" in image.itemData(missing, Qt.ToolTipRole)
         assert [boxes["cloud_encoder"].itemData(i) for i in range(boxes["cloud_encoder"].count())] == ["pointnet"]
@@ -25,3 +27,29 @@ def test_train_dialog_offers_the_registry_encoders(qtbot):
         assert dlg.params()["image_encoder"] == "mobilenet_grid"
     finally:
         del reg.media_encoders["test_missing_dep"]
+
+
+def test_train_dialog_pretrained_weights_and_init_from(qtbot, tmp_path):
+    from vqa_studio.qt.dialogs.train import TrainDialog
+
+    dlg = TrainDialog(has_model=False)
+    qtbot.addWidget(dlg)
+    image = {arg: box for arg, _, box in dlg.encoders}["image_encoder"]
+    assert not dlg.weights_row.isEnabled() and not dlg.unfreeze.isEnabled()
+    assert "init_from" not in dlg.params() and "unfreeze" not in dlg.params()
+    image.setCurrentIndex(image.findData("hf"))
+    assert dlg.weights_row.isEnabled() and dlg.unfreeze.isEnabled()
+    assert not dlg.ok_button.isEnabled()  # the weights are not named yet
+    dlg.weights.setText(str(tmp_path / "my-vit"))
+    dlg.unfreeze.setValue(2)
+    dlg.init_from.setText(str(tmp_path / "other.pt"))
+    assert dlg.ok_button.isEnabled()
+    params = dlg.params()
+    assert params["image_encoder"] == f"hf:{tmp_path / 'my-vit'}" and params["unfreeze"] == 2
+    assert params["init_from"] == str(tmp_path / "other.pt")
+    # what the dialog gives is what the training process takes
+    from vqa_studio.core.train.config import TrainingArgs
+
+    args = TrainingArgs.from_dict(params)
+    assert args.image_encoder.startswith("hf:") and args.unfreeze == 2 and args.init_from.endswith("other.pt")
+

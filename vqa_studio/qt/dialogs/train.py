@@ -16,10 +16,15 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 
@@ -84,6 +89,7 @@ class TrainDialog(QDialog):
         self.freeze_media.setToolTip("the media encoder stops learning 70% of the way through and its features are "
                                      "computed once: the remaining steps are faster")
         self.encoders = encoder_combos()
+        self._build_transfer()
         self.device = QComboBox()
         for label, value in (("auto", "auto"), ("CPU", "cpu"), ("CUDA GPU", "cuda")):
             self.device.addItem(label, value)
@@ -101,8 +107,12 @@ class TrainDialog(QDialog):
         form.addRow("Batch size", self.batch)
         form.addRow("Speed-ups", self.skip_easy)
         form.addRow("", self.freeze_media)
-        for _, label, box in self.encoders:
+        for arg, label, box in self.encoders:
             form.addRow(label, box)
+            if arg == "image_encoder":
+                form.addRow("Pretrained weights", self.weights_row)
+                form.addRow("Fine-tune blocks", self.unfreeze)
+        form.addRow("Start from", self.init_row)
         form.addRow("Device", self.device)
         form.addRow("Detected", self.detected)
         note = QLabel("Training runs in a separate process: keep reviewing meanwhile. When it finishes, the new "
@@ -114,6 +124,8 @@ class TrainDialog(QDialog):
         buttons.button(QDialogButtonBox.Ok).setText("Start training")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.Ok)
+        self._encoder_changed()
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(note)
@@ -128,8 +140,61 @@ class TrainDialog(QDialog):
             else:
                 probe.start()
 
+    # --- knowledge that transfers: a pretrained backbone, another model file ---------------------------
+    def _build_transfer(self) -> None:
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("a folder saved with save_pretrained, or a hub id in your HF cache")
+        self.weights.textChanged.connect(self._encoder_changed)
+        self.weights_row = _with_browse(self.weights, lambda: self._browse_folder(self.weights))
+        self.unfreeze = QSpinBox()
+        self.unfreeze.setRange(0, 64)
+        self.unfreeze.setSpecialValueText("none: frozen, features computed once and cached")
+        self.unfreeze.setToolTip("fine-tune the last N blocks of the pretrained backbone (slower; more to learn)")
+        self.init_from = QLineEdit()
+        self.init_from.setPlaceholderText("optional: another model file (.pt), e.g. another project's")
+        self.init_from.setToolTip("every tensor of that model that fits is loaded; words and answers are matched "
+                                  "by text; the training report says what was loaded")
+        self.init_row = _with_browse(self.init_from, self._browse_model)
+        image = self._image_box()
+        if image is not None:
+            image.currentIndexChanged.connect(self._encoder_changed)
+
+    def _image_box(self) -> QComboBox | None:
+        return next((box for arg, _, box in self.encoders if arg == "image_encoder"), None)
+
+    def _pretrained(self) -> bool:
+        image = self._image_box()
+        return image is not None and image.currentData() == "hf"
+
+    def _encoder_changed(self, *_args) -> None:
+        on = self._pretrained()
+        self.weights_row.setEnabled(on)
+        self.unfreeze.setEnabled(on)
+        if hasattr(self, "ok_button"):
+            self.ok_button.setEnabled(not on or bool(self.weights.text().strip()))
+            self.ok_button.setToolTip("" if self.ok_button.isEnabled() else "name the pretrained weights first")
+
+    def _browse_folder(self, edit: QLineEdit) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of the pretrained model (config.json, weights)")
+        if folder:
+            edit.setText(folder)
+
+    def _browse_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Model to start from", "", "VQA Studio models (*.pt)")
+        if path:
+            self.init_from.setText(path)
+
     def params(self) -> dict[str, Any]:
         """TrainingArgs fields (checked by the training process itself)."""
+        out = self._params()
+        if self._pretrained():
+            out["image_encoder"] = "hf:" + self.weights.text().strip()
+            out["unfreeze"] = self.unfreeze.value()
+        if self.init_from.text().strip():
+            out["init_from"] = self.init_from.text().strip()
+        return out
+
+    def _params(self) -> dict[str, Any]:
         return {
             "mode": self.mode.currentData(), "epochs": self.epochs.value(), "ensemble": self.ensemble.value(),
             "amp": self.amp.currentData(), "accumulate": self.accumulate.value(), "device": self.device.currentData(),
@@ -138,6 +203,17 @@ class TrainDialog(QDialog):
             "freeze_media_at": 0.7 if self.freeze_media.isChecked() else None,
             **{arg: box.currentData() for arg, _, box in self.encoders},
         }
+
+
+def _with_browse(edit: QLineEdit, browse) -> QWidget:
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(edit, 1)
+    button = QPushButton("Browse…")
+    button.clicked.connect(browse)
+    lay.addWidget(button)
+    return row
 
 
 class DeviceProbe(QObject):

@@ -52,7 +52,9 @@ class Cloud3DPage(QWidget):
         try:
             from ..views.cloud_view import CloudView
 
-            self.view = CloudView(undo_stack=self.window.undo_stack)
+            # the window's one undo stack and its one writer thread: cuboid edits and answers are
+            # written in order, off the GUI thread
+            self.view = CloudView(undo_stack=self.window.undo_stack, writer=self.window.writer)
         except Exception as exc:  # noqa: BLE001 - no GL here: keep the text page, say why once
             self.fallback.label.setToolTip(f"3D view unavailable: {exc}")
             return False
