@@ -97,24 +97,7 @@ class TrainDialog(QDialog):
         self.detected.setObjectName("muted")
         self.detected.setWordWrap(True)
 
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignRight)
-        form.addRow("Mode", self.mode)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Ensemble size", self.ensemble)
-        form.addRow("Mixed precision", self.amp)
-        form.addRow("Gradient accumulation", self.accumulate)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Speed-ups", self.skip_easy)
-        form.addRow("", self.freeze_media)
-        for arg, label, box in self.encoders:
-            form.addRow(label, box)
-            if arg == "image_encoder":
-                form.addRow("Pretrained weights", self.weights_row)
-                form.addRow("Fine-tune blocks", self.unfreeze)
-        form.addRow("Start from", self.init_row)
-        form.addRow("Device", self.device)
-        form.addRow("Detected", self.detected)
+        form = self._form()
         note = QLabel("Training runs in a separate process: keep reviewing meanwhile. When it finishes, the new "
                       "version is registered and the pool re-scored." + (f" {n_labels:,} labelled questions."
                                                                          if n_labels is not None else ""))
@@ -139,6 +122,27 @@ class TrainDialog(QDialog):
                 self.detected.setText(probe.text)
             else:
                 probe.start()
+
+    def _form(self) -> QFormLayout:
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignRight)
+        form.addRow("Mode", self.mode)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Ensemble size", self.ensemble)
+        form.addRow("Mixed precision", self.amp)
+        form.addRow("Gradient accumulation", self.accumulate)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Speed-ups", self.skip_easy)
+        form.addRow("", self.freeze_media)
+        for arg, label, box in self.encoders:
+            form.addRow(label, box)
+            if arg == "image_encoder":
+                form.addRow("Pretrained weights", self.weights_row)
+                form.addRow("Fine-tune blocks", self.unfreeze)
+        form.addRow("Start from", self.init_row)
+        form.addRow("Device", self.device)
+        form.addRow("Detected", self.detected)
+        return form
 
     # --- knowledge that transfers: a pretrained backbone, another model file ---------------------------
     def _build_transfer(self) -> None:
