@@ -1,6 +1,6 @@
 """Transfer benchmark: labels needed on a new 2D distribution, from scratch vs ``--init-from`` a demo model.
 
-    python benchmarks/bench_transfer.py [--init-from resources/models/demo_pretrained.pt] [--work DIR]
+    python benchmarks/bench_transfer.py [--init-from vqa_studio/resources/models/demo_pretrained.pt] [--work DIR]
         [--scenes 3000] [--questions 20] [--labels 500,1000,2000,5000] [--by questions|images]
         [--steps 1500 | --epochs E] [--threads N] [--device auto] [--amp off] [--plot PATH] [--quick]
 
@@ -65,7 +65,7 @@ DATA_SEED = 2026  # the demo draws seed 0, its checkpoint seed 1001
 LABEL_SEED = 7
 SPLITS = (("train", 0.75), ("val", 0.05), ("test", 0.2))
 GOAL_LABELS = 1700
-DEFAULT_INIT = ROOT / "resources" / "models" / "demo_pretrained.pt"
+DEFAULT_INIT = ROOT / "vqa_studio" / "resources" / "models" / "demo_pretrained.pt"  # scripts/build_demo_checkpoint.py
 
 
 def load() -> str:
