@@ -35,7 +35,7 @@ def line_chart(path: str | Path, series: dict[str, tuple[Sequence[float], Sequen
 
     w, h = size
     img = np.full((h, w, 3), 255, np.uint8)
-    left, right, top, bottom = 90, 220, 60, 70
+    left, right, top, bottom = 90, 220, 84, 70  # the title, then the y label above the plot
     xs_all = [x for xs, _ in series.values() for x in xs]
     ys_all = [y for _, ys in series.values() for y in ys if y is not None and not math.isnan(y)]
     if hline is not None:
@@ -80,7 +80,7 @@ def line_chart(path: str | Path, series: dict[str, tuple[Sequence[float], Sequen
         cv2.line(img, (w - right + 12, ly - 4), (w - right + 36, ly - 4), color, 3, cv2.LINE_AA)
         cv2.putText(img, name[:22], (w - right + 42, ly), font, 0.48, dark, 1, cv2.LINE_AA)
     if title:
-        cv2.putText(img, title, (left, 36), font, 0.7, (20, 20, 20), 2, cv2.LINE_AA)
+        cv2.putText(img, title, (left, 32), font, 0.7, (20, 20, 20), 2, cv2.LINE_AA)
     if xlabel:
         cv2.putText(img, xlabel, ((left + w - right) // 2 - 60, h - 22), font, 0.5, dark, 1, cv2.LINE_AA)
     if ylabel:
