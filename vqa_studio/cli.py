@@ -289,6 +289,9 @@ def _add_encoder_options(p) -> None:
     p.add_argument("--init-from", type=Path, default=None, metavar="MODEL.pt",
                    help="start from every tensor of another model file that fits (e.g. another project's); "
                         "words and answers matched by text; the run reports what was loaded")
+    p.add_argument("--model", default=None, metavar="vilt:<folder or hub id>",
+                   help="a whole pretrained VQA model instead of VQA Studio's own: ViLT fine-tuned on the labelled "
+                        "image questions (MC-dropout on its answer head; new answers get new classifier rows)")
     p.add_argument("--image-encoder", default="cnn_grid", help=argparse.SUPPRESS)  # the older name of --encoder
     p.add_argument("--question-encoder", default="gru", help=f"one of {', '.join(reg.question_encoders)}")
 

@@ -35,7 +35,7 @@ def cmd_train(args) -> int:
                              batch_size=args.batch_size, lr=args.lr, seed=args.seed, quantize=args.quantize,
                              mc_samples=args.mc_samples, time_limit_s=args.time_limit, skip_easy=args.skip_easy,
                              freeze_media_at=args.freeze_media_at, unfreeze=args.unfreeze,
-                             init_from=str(args.init_from) if args.init_from else None,
+                             init_from=str(args.init_from) if args.init_from else None, model=args.model,
                              image_encoder=image_encoder, question_encoder=args.question_encoder)
     except ValueError as exc:  # a setting out of range: a usage error, not a bug
         raise _usage(str(exc)) from exc

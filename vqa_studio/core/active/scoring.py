@@ -252,6 +252,10 @@ def score_pool(project, bundle: ModelBundle, args: ScoringArgs | None = None, *,
     has a proposal for become 'proposed'. (``args.version`` names the model to load for callers that
     start from a version: the bundle given is the one scored.)"""
     args = args if args is not None else ScoringArgs()
+    if getattr(bundle, "kind", None) == "vilt":  # a ViLT model (core.model.vilt_model): its own sampling
+        from .vilt_scoring import score_vilt
+
+        return (yield from score_vilt(project, bundle, args, snapshot, activate_proposals))
     t0 = time.perf_counter()
     snapshot = snapshot or Snapshot.load(project)
     media = media or media_for_bundle(bundle, snapshot, project.folder / "cache")

@@ -118,4 +118,5 @@ def media_for_bundle(bundle, snapshot: Snapshot, cache: Path | None = None) -> M
     image = bundle.nets.get(ItemKind.IMAGE)
     config = image.config if image is not None else {}
     return media_for(snapshot, config.get("media_encoder", ""), dict(config.get("media_options") or {}),
-                     image_size=bundle.image_size, cloud_points=bundle.cloud_points, cache=cache)
+                     image_size=getattr(bundle, "image_size", 64), cloud_points=getattr(bundle, "cloud_points", 1024),
+                     cache=cache)  # a ViLT model reads its images from their files: these are not used

@@ -146,6 +146,10 @@ def load_bundle(path: str | Path, map_location: str | torch.device = "cpu") -> M
     if int(data.get("format_version", 0)) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer VQA Studio ({data.get('app_version')}, model format "
                               f"{data.get('format_version')}); this one reads format {FORMAT_VERSION}")
+    if data.get("kind") == "vilt":  # a fine-tuned ViLT (vilt:<source>), not a VQANet bundle
+        from .vilt_model import from_data
+
+        return from_data(data, path)
     try:
         encoders = Encoders(Vocab(list(data["vocab"])), AnswerVocab(list(data["answers"])), int(data.get("max_len", 24)))
     except (KeyError, ValueError) as exc:

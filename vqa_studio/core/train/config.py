@@ -85,6 +85,9 @@ class TrainingArgs:
     # epochs of one kind of item's networks when it needs another number than ``epochs``, e.g.
     # {"cloud": 20} (the point-cloud networks learn more slowly); kinds not named train ``epochs``
     kind_epochs: dict[str, int] = field(default_factory=dict)
+    # a whole pretrained VQA model instead of our own networks: "vilt:<folder or hub id>" (image
+    # questions; its answer head fine-tuned on the labels); None: VQANet
+    model: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -100,6 +103,8 @@ class TrainingArgs:
             raise ValueError(f"mc_scope must be one of {', '.join(SCOPES)}, not {self.mc_scope!r}")
         if not 0.0 <= self.skip_easy < 1.0:
             raise ValueError(f"skip_easy must be in [0, 1), not {self.skip_easy!r}")
+        if self.model is not None and not str(self.model).startswith("vilt:"):
+            raise ValueError(f"model must be vilt:<folder or hub id> (or none for VQA Studio's own), not {self.model!r}")
         if int(self.unfreeze) < 0:
             raise ValueError(f"unfreeze must be 0 or more blocks, not {self.unfreeze!r}")
         if self.freeze_media_at is not None and not 0.0 <= self.freeze_media_at <= 1.0:

@@ -81,6 +81,11 @@ def predict_answers(bundle: ModelBundle, media: MediaTensors, questions: Sequenc
     ``entropy``, when given, receives each question's entropy of the calibrated answer distribution."""
     from ..data.dataset import batches
 
+    if getattr(bundle, "kind", None) == "vilt":
+        from .vilt_run import predict_vilt
+
+        return predict_vilt(bundle.proposer, media.snapshot, [qa for qa in questions if qa.kind is ItemKind.IMAGE],
+                            entropy)
     out: dict[int, tuple[str, float]] = {}
     answers = bundle.encoders.answers.answers
     for kind in (ItemKind.IMAGE, ItemKind.CLOUD):
@@ -245,6 +250,10 @@ class _RunData:
 def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, curves: list, t0: float,
          cache_media: bool) -> Generator[Progress, None, TrainOutcome]:
     """Read the labels, load the media, train each modality, save, re-score the pool, register."""
+    if args.model or (args.mode == "finetune" and _active_model_kind(project)):  # a whole pretrained VQA model
+        from .vilt_run import run_vilt
+
+        return (yield from run_vilt(project, args, run_id, version, path, curves, t0))
     messages: list[str] = []
     device = choose_device(args.device)
     yield Progress("preparing", 0, None, f"reading labels ({describe_device(device)})")
@@ -271,6 +280,12 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
     with project.writer.begin() as conn:
         prediction_rows.mark_proposed(conn, version)
     return TrainOutcome(version, path, bundle.metrics, curves, messages, time.perf_counter() - t0)
+
+
+def _active_model_kind(project) -> str | None:
+    """``vilt:<source>`` when the active model is a ViLT model, else None (VQA Studio's own)."""
+    info = project.model(project.active_model) if project.active_model else None
+    return (info.config or {}).get("model") if info is not None else None
 
 
 def _read_labels(project, args: TrainingArgs, messages: list[str]) -> _RunData:
