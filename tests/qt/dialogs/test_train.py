@@ -53,3 +53,19 @@ def test_train_dialog_pretrained_weights_and_init_from(qtbot, tmp_path):
     args = TrainingArgs.from_dict(params)
     assert args.image_encoder.startswith("hf:") and args.unfreeze == 2 and args.init_from.endswith("other.pt")
 
+
+def test_train_dialog_offers_vilt(qtbot, tmp_path):
+    from vqa_studio.core.train.config import TrainingArgs
+    from vqa_studio.qt.dialogs.train import TrainDialog
+
+    dlg = TrainDialog(has_model=False)
+    qtbot.addWidget(dlg)
+    assert not dlg.vilt_row.isEnabled() and "model" not in dlg.params()
+    dlg.kind.setCurrentIndex(dlg.kind.findData("vilt"))
+    image = {arg: box for arg, _, box in dlg.encoders}["image_encoder"]
+    assert dlg.vilt_row.isEnabled() and not image.isEnabled() and not dlg.ok_button.isEnabled()
+    dlg.vilt.setText(str(tmp_path / "vilt-b32"))
+    assert dlg.ok_button.isEnabled()
+    args = TrainingArgs.from_dict(dlg.params())
+    assert args.model == f"vilt:{tmp_path / 'vilt-b32'}"
+

@@ -134,6 +134,8 @@ class TrainDialog(QDialog):
         form.addRow("Batch size", self.batch)
         form.addRow("Speed-ups", self.skip_easy)
         form.addRow("", self.freeze_media)
+        form.addRow("Model", self.kind)
+        form.addRow("ViLT model", self.vilt_row)
         for arg, label, box in self.encoders:
             form.addRow(label, box)
             if arg == "image_encoder":
@@ -159,6 +161,14 @@ class TrainDialog(QDialog):
         self.init_from.setToolTip("every tensor of that model that fits is loaded; words and answers are matched "
                                   "by text; the training report says what was loaded")
         self.init_row = _with_browse(self.init_from, self._browse_model)
+        self.kind = QComboBox()
+        self.kind.addItem("VQA Studio's networks (the encoders below)", "")
+        self.kind.addItem("ViLT: a whole pretrained VQA model, fine-tuned on the image questions", "vilt")
+        self.kind.currentIndexChanged.connect(self._encoder_changed)
+        self.vilt = QLineEdit()
+        self.vilt.setPlaceholderText("a ViLT VQA folder (save_pretrained), or a hub id in your HF cache")
+        self.vilt.textChanged.connect(self._encoder_changed)
+        self.vilt_row = _with_browse(self.vilt, lambda: self._browse_folder(self.vilt))
         image = self._image_box()
         if image is not None:
             image.currentIndexChanged.connect(self._encoder_changed)
@@ -170,13 +180,21 @@ class TrainDialog(QDialog):
         image = self._image_box()
         return image is not None and image.currentData() == "hf"
 
+    def _vilt(self) -> bool:
+        return self.kind.currentData() == "vilt"
+
     def _encoder_changed(self, *_args) -> None:
-        on = self._pretrained()
+        vilt = self._vilt()
+        on = self._pretrained() and not vilt
+        self.vilt_row.setEnabled(vilt)
+        for _, _, box in self.encoders:
+            box.setEnabled(not vilt)
         self.weights_row.setEnabled(on)
-        self.unfreeze.setEnabled(on)
+        self.unfreeze.setEnabled(on or vilt)
+        missing = (on and not self.weights.text().strip()) or (vilt and not self.vilt.text().strip())
         if hasattr(self, "ok_button"):
-            self.ok_button.setEnabled(not on or bool(self.weights.text().strip()))
-            self.ok_button.setToolTip("" if self.ok_button.isEnabled() else "name the pretrained weights first")
+            self.ok_button.setEnabled(not missing)
+            self.ok_button.setToolTip("name the pretrained model's folder first" if missing else "")
 
     def _browse_folder(self, edit: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of the pretrained model (config.json, weights)")
@@ -191,7 +209,10 @@ class TrainDialog(QDialog):
     def params(self) -> dict[str, Any]:
         """TrainingArgs fields (checked by the training process itself)."""
         out = self._params()
-        if self._pretrained():
+        if self._vilt():
+            out["model"] = "vilt:" + self.vilt.text().strip()
+            out["unfreeze"] = self.unfreeze.value()
+        elif self._pretrained():
             out["image_encoder"] = "hf:" + self.weights.text().strip()
             out["unfreeze"] = self.unfreeze.value()
         if self.init_from.text().strip():
