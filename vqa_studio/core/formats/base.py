@@ -103,6 +103,22 @@ def load_json(path: Path) -> Any:
         raise BadInputError(path, f"{what}: {exc.msg}", f"line {exc.lineno} column {exc.colno}") from None
 
 
+#: names Windows keeps for devices, whatever the extension
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_name(name: object, fallback: str = "_") -> str:
+    """A name that comes from input data (a split, an id, a file stem) as ONE safe path component:
+    letters, digits and ``. _ - +`` kept, anything else (separators, ``..``, drive letters, control
+    characters) becomes ``_``; no leading or trailing dots or spaces, no Windows device names, at most
+    100 characters. Names stay data: an export never writes outside its folder because of them."""
+    text = "".join(c if (c.isalnum() or c in "._-+") else "_" for c in str(name))
+    text = text.strip(". ")[:100] or fallback
+    if text.split(".")[0].upper() in _RESERVED:
+        text = "_" + text
+    return text
+
+
 def place_file(src: Path, dst: Path) -> None:
     """Put a copy of ``src`` at ``dst`` (a hard link where the file system allows), unless it is there."""
     import os

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import BadInputError
-from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, place_file, require
+from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, place_file, require, safe_name
 
 
 def _program(raw, path: Path, where: str) -> list[dict]:
@@ -107,7 +107,8 @@ def write(rows: Iterable[ExportQuestion], out_dir: str | Path, copy_images: bool
     names: dict[int, str] = {}
     for n, r in enumerate(rows):
         if r.item_id not in names:
-            names[r.item_id] = f"{r.media_path.stem}_{r.item_id}{r.media_path.suffix.lower()}" if copy_images else r.media_path.name
+            names[r.item_id] = (safe_name(f"{r.media_path.stem}_{r.item_id}{r.media_path.suffix.lower()}") if copy_images
+                                else r.media_path.name)
         entry = {
             "image_index": int(r.item_external_id) if (r.item_external_id or "").isdigit() else r.item_id,
             "image_filename": names[r.item_id], "split": r.split, "question": r.text, "question_index": n,
@@ -117,7 +118,7 @@ def write(rows: Iterable[ExportQuestion], out_dir: str | Path, copy_images: bool
         entry.update({k: v for k, v in r.question_meta.items() if k in ("program", "question_family_index")})
         questions.append(entry)
         if copy_images:
-            place_file(r.media_path, out / "images" / r.split / names[r.item_id])
+            place_file(r.media_path, out / "images" / safe_name(r.split) / names[r.item_id])
     path = out / "CLEVR_questions.json"
     tmp = path.with_suffix(".json.part")
     tmp.write_text(json.dumps({"info": {"version": "1.0", "source": "VQA Studio"}, "questions": questions}), encoding="utf-8")

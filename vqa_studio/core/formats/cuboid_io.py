@@ -33,7 +33,7 @@ from ..data.media import CLOUD_EXTS
 from ..errors import BadInputError
 from ..geometry import Cuboid
 from ..types import ItemKind, Progress
-from .base import place_file
+from .base import place_file, safe_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..project import Project
@@ -79,7 +79,8 @@ def _clouds(project: Project, splits: Sequence[str] | None) -> list[_Cloud]:
     for split, iid, path in rows:
         if items[iid].kind is not ItemKind.CLOUD:
             continue
-        name = path.stem if path.stem not in seen else f"{path.stem}_{iid}"
+        stem = safe_name(path.stem)
+        name = stem if stem not in seen else f"{stem}_{iid}"
         seen.add(name)
         boxes = [c.cuboid for c in cuboids_mod.list_cuboids(project, iid)]
         out.append(_Cloud(split, iid, path, name, boxes))
@@ -118,13 +119,13 @@ def export_datumaro(project: Project, out: str | os.PathLike, splits: Sequence[s
     by_split: dict[str, dict[str, DatumaroItem]] = {}
     paths = []
     for c in _clouds(project, splits):
-        placed = _place(c, root / "point_clouds" / c.split, copy_images)
+        placed = _place(c, root / "point_clouds" / safe_name(c.split), copy_images)
         if copy_images:
             paths.append(placed)
         ref = placed.name if copy_images else str(placed)
         by_split.setdefault(c.split, {})[c.name] = DatumaroItem(c.cuboids, ref)
     for split, items in by_split.items():
-        paths.append(write_datumaro(root / "annotations" / f"{split}.json", items))
+        paths.append(write_datumaro(root / "annotations" / f"{safe_name(split)}.json", items))
     return paths
 
 

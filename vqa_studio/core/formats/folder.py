@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 
 from ..data.media import kind_of
 from ..errors import BadInputError
-from .base import BadRecord, Record
+from .base import BadRecord, Record, safe_name
 
 _SPLIT_DIRS = {"train": "train", "training": "train", "val": "val", "validation": "val", "test": "test"}
 
@@ -42,7 +42,7 @@ def write(items: Iterable[tuple[str, int, Path]], out_dir: str | Path) -> list[P
     out = Path(out_dir)
     paths = []
     for split, item_id, path in items:
-        dst = out / split / f"{item_id:06d}_{path.name}"
+        dst = out / safe_name(split) / f"{item_id:06d}_{safe_name(path.name)}"
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dst)
         paths.append(dst)

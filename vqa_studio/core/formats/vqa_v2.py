@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import BadInputError
-from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, place_file, require
+from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, place_file, require, safe_name
 
 _STR, _STR_NONE, _INT_NONE = {str}, {str, type(None)}, {int, type(None)}
 DEFAULT_PATTERNS = ("COCO_{data_subtype}_{image_id:012d}.jpg", "{image_id}.png", "{image_id}.jpg")
@@ -196,6 +196,7 @@ def write(rows: Iterable[ExportQuestion], out_dir: str | Path, data_type: str = 
     written: list[Path] = []
     for split, qs in sorted(by_split.items()):
         subtype = split
+        folder = safe_name(split)  # a split is data from the input: never a path
         questions, annotations = [], []
         for r in qs:
             image_id = int(r.item_external_id) if use_item_ext else r.item_id
@@ -217,10 +218,10 @@ def write(rows: Iterable[ExportQuestion], out_dir: str | Path, data_type: str = 
                     "vqa_studio": {"status": r.status, "annotators": sorted({a for a, _ in r.human_answers})},
                 })
             if copy_images:
-                place_file(r.media_path, out / "images" / split / f"{image_id}{r.media_path.suffix.lower()}")
+                place_file(r.media_path, out / "images" / folder / f"{image_id}{r.media_path.suffix.lower()}")
         info = {"description": "exported by VQA Studio", "version": "2.0"}
-        qfile = out / f"v2_OpenEnded_{data_type}_{subtype}_questions.json"
-        afile = out / f"v2_{data_type}_{subtype}_annotations.json"
+        qfile = out / safe_name(f"v2_OpenEnded_{data_type}_{subtype}_questions.json")
+        afile = out / safe_name(f"v2_{data_type}_{subtype}_annotations.json")
         _write_json(qfile, {"info": info, "task_type": "Open-Ended", "data_type": data_type, "data_subtype": subtype,
                             "license": {}, "questions": questions})
         _write_json(afile, {"info": info, "data_type": data_type, "data_subtype": subtype, "license": {},
