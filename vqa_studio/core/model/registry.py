@@ -132,17 +132,36 @@ def save_atomic(obj: Any, path: Path) -> Path:
     return path
 
 
+def read_model_file(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The contents of a VQA Studio model file, read with ``weights_only`` (tensors and plain data:
+    no pickled code runs). Anything else is a ``CheckpointError`` naming the file; torch's own advice
+    to retry without ``weights_only`` is never passed on."""
+    import pickle
+    import warnings
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: model file not found")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's note on the pickle protocol of a foreign file
+            data = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "unsupported global" not in str(exc).lower():  # no object it refused: damaged, or another kind of file
+            raise CheckpointError(f"{path}: not a readable VQA Studio model file (damaged, or not a model)") from None
+        raise CheckpointError(f"{path}: not a VQA Studio model file: it holds Python objects or code, which a model "
+                              "file never does; it was not loaded (only tensors and plain data are read)") from None
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
+        raise CheckpointError(f"{path}: not a readable VQA Studio model file ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a VQA Studio model file")
+    return data
+
+
 def load_bundle(path: str | Path, map_location: str | torch.device = "cpu") -> ModelBundle:
     """Load a checkpoint (weights only) and rebuild its networks; any misfit is a CheckpointError."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: model file not found")
-    try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise CheckpointError(f"{path}: not a readable VQA Studio model file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a VQA Studio model file")
+    data = read_model_file(path, map_location)
     if int(data.get("format_version", 0)) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer VQA Studio ({data.get('app_version')}, model format "
                               f"{data.get('format_version')}); this one reads format {FORMAT_VERSION}")

@@ -118,17 +118,11 @@ def _remap_rows(src: torch.Tensor, dst: torch.Tensor, axis: int, src_names: Sequ
 
 def load_source(path: str | Path) -> dict[str, Any]:
     """The raw contents of a VQA Studio model file (weights only), for :func:`init_from_file`."""
-    from .registry import FORMAT
+    from .registry import read_model_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: model file not found")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise CheckpointError(f"{path}: not a readable VQA Studio model file ({type(exc).__name__})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not data.get("nets"):
-        raise CheckpointError(f"{path}: not a VQA Studio model file")
+    data = read_model_file(path)
+    if not data.get("nets"):
+        raise CheckpointError(f"{path}: the model file holds no networks to start from")
     return data
 
 
