@@ -77,6 +77,7 @@ def import_records(project: "Project", records: Iterable[Record | BadRecord], *,
     try:
         good = yield from _read(records, skip_bad, report)
         report.n_records = len(good) + len(report.skipped)
+        good = _drop_repeated_ids(good, skip_bad, report)
         by_path, infos = yield from _check_media(project, good, copy_media, verify_media)
         good = _drop_bad_media(good, infos, skip_bad, report)
         if copy_media:  # content-addressed, so a re-import copies nothing
@@ -107,6 +108,28 @@ def _read(records: Iterable[Record | BadRecord], skip_bad: bool,
         if (len(good) + len(report.skipped)) % 20000 == 0:
             yield Progress("reading", len(good) + len(report.skipped), None, "reading records")
     return good
+
+
+def _drop_repeated_ids(good: list[Record], skip_bad: bool, report: ImportReport) -> list[Record]:
+    """A question id used twice in one input file is an error naming the id and both records (with
+    ``skip_bad``: the later ones are skipped and reported)."""
+    first: dict[tuple[str, str], Record] = {}
+    kept: list[Record] = []
+    for rec in good:
+        if rec.question is None or not rec.question_id:
+            kept.append(rec)
+            continue
+        key = (rec.source, str(rec.question_id))
+        if key not in first:
+            first[key] = rec
+            kept.append(rec)
+            continue
+        err = BadInputError(rec.source or None, f"question_id {rec.question_id} is used by more than one question "
+                                                f"(also by {first[key].where or 'an earlier record'})", rec.where or None)
+        if not skip_bad:
+            raise err
+        report.skipped.append(err)
+    return kept
 
 
 def _check_media(project: "Project", good: list[Record], copy_media: bool, verify_media: bool | str
@@ -204,7 +227,7 @@ def _item_rows(good: list[Record], by_path: dict[Path, str], infos: dict[Path, A
 
 
 def _question_rows(good: list[Record], by_path: dict[Path, str], item_ids: dict[str, int],
-                   seen: set[tuple[int, str]], report: ImportReport
+                   seen: set[tuple[int, str, str]], report: ImportReport
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``questions`` rows (duplicates of a question of the same item left out and counted) and
     the ``answers`` rows, each with ``_q``: the index of its question row."""
@@ -214,7 +237,9 @@ def _question_rows(good: list[Record], by_path: dict[Path, str], item_ids: dict[
         if rec.question is None:
             continue
         iid = item_ids[by_path[rec.media_path]]
-        key = (iid, rec.question)
+        # the dataset's own question id says which question it is (two people may ask the same
+        # words about one image); without one, the words do
+        key = (iid, "id", str(rec.question_id)) if rec.question_id else (iid, "text", rec.question)
         if key in seen:
             report.duplicates_skipped += 1
             continue

@@ -16,9 +16,12 @@ def item_ids_by_uri(conn: Connection) -> dict[str, int]:
     return {uri: iid for iid, uri in conn.execute(select(s.items.c.id, s.items.c.uri))}
 
 
-def question_keys(conn: Connection) -> set[tuple[int, str]]:
-    """(item id, question text) of every question: what makes an imported question a duplicate."""
-    return {(iid, text) for iid, text in conn.execute(select(s.questions.c.item_id, s.questions.c.text))}
+def question_keys(conn: Connection) -> set[tuple[int, str, str]]:
+    """What makes an imported question one the project has already: (item id, "id", the dataset's
+    question id) for questions imported with an id, else (item id, "text", the question text)."""
+    q = s.questions.c
+    return {(iid, "id", ext) if ext else (iid, "text", text)
+            for iid, text, ext in conn.execute(select(q.item_id, q.text, q.external_id))}
 
 
 def question_ids_by_item_and_text(conn: Connection) -> dict[tuple[int, str], int]:
