@@ -99,6 +99,10 @@ def _read(records: Iterable[Record | BadRecord], skip_bad: bool,
     """The good records; the bad ones stop the import, or with ``skip_bad`` go to the report."""
     good: list[Record] = []
     for rec in records:
+        if not isinstance(rec, BadRecord):
+            problem = _text_problem(rec)
+            if problem is not None:
+                rec = BadRecord(BadInputError(rec.source or None, problem, rec.where or None))
         if isinstance(rec, BadRecord):
             if not skip_bad:
                 raise rec.error
@@ -108,6 +112,22 @@ def _read(records: Iterable[Record | BadRecord], skip_bad: bool,
         if (len(good) + len(report.skipped)) % 20000 == 0:
             yield Progress("reading", len(good) + len(report.skipped), None, "reading records")
     return good
+
+
+def _text_problem(rec: Record) -> str | None:
+    """What keeps a record's texts from being stored as text (a lone surrogate, e.g. from a JSON
+    escape ``\\ud800``), naming the field; None when they are fine."""
+    fields = {"question": rec.question, "answer": rec.answer, "question_id": rec.question_id,
+              "image id": rec.media_id, "split": rec.split}
+    fields.update({f"answers[{k}]": a[0] if isinstance(a, tuple) else getattr(a, "answer", a)
+                   for k, a in enumerate(rec.answers)})
+    for name, value in fields.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"field '{name}' holds a character that is not text (U+{ord(value[exc.start]):04X}, a lone surrogate)"
+    return None
 
 
 def _drop_repeated_ids(good: list[Record], skip_bad: bool, report: ImportReport) -> list[Record]:

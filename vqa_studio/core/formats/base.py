@@ -101,6 +101,10 @@ def load_json(path: Path) -> Any:
         at_end = exc.pos >= len(data.rstrip()) or exc.msg.startswith("Unterminated string")
         what = "truncated JSON (the file ends before the data is complete)" if at_end else "broken JSON"
         raise BadInputError(path, f"{what}: {exc.msg}", f"line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise BadInputError(path, "JSON nested too deeply to be an annotation file") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits (Python's int limit)
+        raise BadInputError(path, f"a value JSON cannot hold here ({str(exc)[:80]})") from None
 
 
 #: names Windows keeps for devices, whatever the extension

@@ -64,6 +64,21 @@ class _ImageFinder:
         return hit
 
 
+def _check_pattern(pattern: str) -> None:
+    """A file-name pattern expands to a file name: fields image_id and data_subtype only, widths of
+    at most 64 (``{image_id:>99999999999}`` would ask for gigabytes)."""
+    import re
+    import string
+
+    if len(pattern) > 1000:
+        raise ValueError("longer than 1,000 characters")
+    for _, field, spec, _ in string.Formatter().parse(pattern):
+        if field is not None and field not in ("image_id", "data_subtype"):
+            raise ValueError(f"unknown field {{{field}}}")
+        if spec and any(int(n) > 64 for n in re.findall(r"\d+", spec)):
+            raise ValueError(f"width or precision over 64 in {{{field}:{spec}}}")
+
+
 def read(questions_path: str | Path, annotations_path: str | Path | None = None, images_dir: str | Path | None = None,
          image_pattern: str | None = None, split: str | None = None) -> Iterator[Record | BadRecord]:
     """Yield one Record per question (with its answers when an annotations file is given)."""
@@ -82,6 +97,7 @@ def read(questions_path: str | Path, annotations_path: str | Path | None = None,
     patterns = (image_pattern,) if image_pattern else DEFAULT_PATTERNS
     for pattern in patterns:
         try:
+            _check_pattern(pattern)
             pattern.format(image_id=0, data_subtype=subtype)
         except (KeyError, ValueError, IndexError) as exc:
             raise BadInputError(None, f"bad image pattern '{pattern}': {exc!r} "
