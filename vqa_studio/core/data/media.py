@@ -71,7 +71,42 @@ def decode_image(path: Path, data: bytes) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+#: the largest image accepted (pixels, and pixels a side): decoders refuse or run out of memory beyond
+MAX_PIXELS = 100_000_000
+MAX_SIDE = 30_000
+#: the largest media file read (a file past this is refused before it is read)
+MAX_IMAGE_BYTES = 1 << 30
+MAX_CLOUD_BYTES = 16 << 30
+
+
+def check_regular_file(path: Path, limit: int) -> None:
+    """A media file must be a regular file (not a device such as /dev/zero, a pipe that would block
+    forever, or a socket) of at most ``limit`` bytes."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise BadInputError(path, "file not found") from None
+    except OSError as exc:
+        raise BadInputError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise BadInputError(path, "is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise BadInputError(path, "not a regular file (a device, pipe or socket): not read")
+    if st.st_size > limit:
+        raise BadInputError(path, f"the file is {st.st_size / 2**30:.1f} GiB, over the {limit / 2**30:.0f} GiB limit")
+
+
+def _check_pixels(path: Path, w: int, h: int) -> None:
+    if w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
+        raise BadInputError(path, f"an image of {w} x {h} pixels: over the limit of {MAX_PIXELS // 1_000_000} "
+                                  f"megapixels and {MAX_SIDE:,} pixels a side")
+
+
 def _read_bytes(path: Path) -> bytes:
+    check_regular_file(path, MAX_IMAGE_BYTES)
     try:
         with open(path, "rb") as fh:
             return fh.read()
@@ -136,12 +171,18 @@ def _png_check(path: Path, data: bytes, inflate: bool = False) -> tuple[int, int
     channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour)
     if channels is None or width < 1 or height < 1 or depth not in (1, 2, 4, 8, 16):
         raise BadInputError(path, f"corrupt PNG image (bad header: {width}x{height}, colour type {colour})")
+    _check_pixels(path, width, height)  # before anything is inflated: a header may lie about its size
     if inflate:
+        expected = height * (1 + (width * channels * depth + 7) // 8)
         try:
-            raw = zlib.decompress(b"".join(idat))
+            inflater = zlib.decompressobj()
+            raw = inflater.decompress(b"".join(idat), expected + 1)  # never more than the image can hold
+            complete = inflater.eof
         except zlib.error as exc:
             raise BadInputError(path, f"corrupt PNG image (its compressed data is damaged: {exc})") from None
-        if interlace == 0 and len(raw) != height * (1 + (width * channels * depth + 7) // 8):
+        if not complete and len(raw) <= expected:
+            raise BadInputError(path, "corrupt PNG image (its compressed data ends early)")
+        if interlace == 0 and len(raw) != expected:
             raise BadInputError(path, "corrupt PNG image (the image data has the wrong size)")
     return height, width
 
@@ -196,6 +237,7 @@ def probe(path: str | Path, verify: bool | str = True) -> MediaInfo:
     if kind is ItemKind.CLOUD:
         from . import clouds
 
+        check_regular_file(path, MAX_CLOUD_BYTES)
         n_points, digest = clouds.probe_cloud(path)
         return MediaInfo(ItemKind.CLOUD, digest, n_points=n_points)
     data = _read_bytes(path)
@@ -206,7 +248,7 @@ def probe(path: str | Path, verify: bool | str = True) -> MediaInfo:
         img = decode_image(path, data)
         h, w = img.shape[:2]
     elif verify and data[:8] == b"\x89PNG\r\n\x1a\n":
-        h, w = _png_check(path, data)
+        h, w = _png_check(path, data, inflate=True)
     elif verify and data[:3] == b"\xff\xd8\xff":
         h, w = _jpeg_check(path, data)
     elif verify:
@@ -216,6 +258,7 @@ def probe(path: str | Path, verify: bool | str = True) -> MediaInfo:
         h, w = _image_size_from_header(path, data)
     if h < 2 or w < 2:
         raise BadInputError(path, f"image too small ({w}x{h})")
+    _check_pixels(path, int(w), int(h))
     return MediaInfo(ItemKind.IMAGE, digest, width=int(w), height=int(h))
 
 
