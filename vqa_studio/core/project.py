@@ -68,14 +68,34 @@ def default_annotator() -> str:
         return "annotator"
 
 
+def _writable(folder: Path) -> bool:
+    """Whether the project's folder and database file can be written (SQLite writes its journal and
+    lock files beside the database)."""
+    db = folder / DB_NAME
+    return os.access(folder, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
+
+
+class _ReadOnly:
+    """``Project.writer`` of a project opened read-only: every write is refused with a message."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def begin(self):
+        raise ProjectError(f"{self.folder}: the project is open read-only (its folder or database cannot be "
+                           "written here): it can be viewed, exported and evaluated, but reviews, imports and "
+                           "training need a folder you can write to")
+
+
 class Project:
     """An open project. Thread-safe for reads and single review actions (each is one transaction)."""
 
-    def __init__(self, folder: Path, engine: Engine, schema_version: str):
+    def __init__(self, folder: Path, engine: Engine, schema_version: str, read_only: bool = False):
         self.folder = folder
         self.engine = engine
+        self.read_only = read_only
         #: begin write transactions on this one: they take the write lock (SQLite) before reading
-        self.writer = dbmod.writer(engine)
+        self.writer = _ReadOnly(folder) if read_only else dbmod.writer(engine)
         self.schema_version = schema_version
         self.annotator = default_annotator()
 
@@ -136,14 +156,19 @@ class Project:
             if not folder.exists():
                 raise ProjectError(f"{folder}: no such folder")
             raise ProjectError(f"{folder}: not a VQA Studio project (no {DB_NAME})")
-        engine = dbmod.make_engine(cls._url_for(folder, url))
+        read_only = url is None and not (folder / CONFIG_NAME).exists() and not _writable(folder)
+        engine = dbmod.make_engine(cls._url_for(folder, url), read_only=read_only)
         try:
-            version = dbmod.check_and_migrate(engine, backup_dir=folder / "backups", create=create)
+            if read_only:
+                version = dbmod.check_read_only(engine)
+            else:
+                version = dbmod.check_and_migrate(engine, backup_dir=folder / "backups", create=create)
         except Exception:
             engine.dispose()
             raise
-        project = cls(folder, engine, version)
-        project._ensure_folders()
+        project = cls(folder, engine, version, read_only=read_only)
+        if not read_only:
+            project._ensure_folders()
         return project
 
     def _ensure_folders(self) -> None:

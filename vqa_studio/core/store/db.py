@@ -55,10 +55,30 @@ def _sqlite_begin(conn) -> None:  # pragma: no cover - trivial
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets its pragmas on every new connection and real transactions."""
+def _sqlite_read_only_connect(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()
+    dbapi_conn.isolation_level = None
+
+
+def make_engine(url: str, read_only: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets its pragmas on every new connection and real transactions.
+    ``read_only`` (SQLite): the file is opened read-only and immutable, so a project on a read-only
+    folder or medium can be viewed (no journal or lock files are made beside it)."""
     u = make_url(url)
-    if u.get_backend_name() == "sqlite":
+    if u.get_backend_name() == "sqlite" and read_only and u.database:
+        path = Path(u.database).resolve()
+        wal = path.with_name(path.name + "-wal")
+        # immutable: no lock or shared-memory files are needed; but then a journal left by a crash
+        # (committed work not yet folded into the file) would not be read, so not when there is one
+        flags = "mode=ro" + ("" if wal.exists() and wal.stat().st_size else "&immutable=1")
+        engine = create_engine(f"sqlite:///file:{path.as_posix()}?{flags}&uri=true",
+                               connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_read_only_connect)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+    elif u.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -123,6 +143,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def check_read_only(engine: Engine) -> str:
+    """The schema revision of a project opened read-only: it must be this version's (nothing can be
+    upgraded without writing)."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise ProjectError(f"{engine.url.render_as_string(hide_password=True)}: the project cannot be written here "
+                           f"and its schema ({current or 'none'}) needs an upgrade to {head}; open it once from a "
+                           "folder you can write to")
+    return head
 
 
 def check_and_migrate(engine: Engine, *, backup_dir: Path | None = None, create: bool = False) -> str:
