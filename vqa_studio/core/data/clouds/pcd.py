@@ -67,6 +67,11 @@ def _parse_pcd_header(path: Path) -> _PcdHeader:
     except (KeyError, IndexError, ValueError):
         raise BadInputError(path, "the PCD header has no valid POINTS (or WIDTH and HEIGHT)") from None
     data = (entries.get("DATA") or [""])[0].lower()
+    # a point takes at least one byte (compressed: LZF gains at most about 100x on a point cloud)
+    room = path.stat().st_size * (100 if data == "binary_compressed" else 1)
+    if points < 0 or points > room:
+        raise BadInputError(path, f"the header declares {points:,} points, more than the file's "
+                                  f"{path.stat().st_size:,} bytes can hold")
     if data not in ("ascii", "binary", "binary_compressed"):
         raise BadInputError(path, f"unknown PCD DATA kind '{data}'")
     lower = [f.lower() for f in fields]

@@ -65,7 +65,11 @@ def _parse_ply_header(path: Path) -> _PlyHeader:
         elif key == "element":
             if len(words) != 3 or not re.fullmatch(r"\d+", words[2]):
                 raise BadInputError(path, f"malformed element line '{line.strip()}'", where)
-            elements.append(_PlyElement(words[1], int(words[2])))
+            count = int(words[2])
+            if count > path.stat().st_size:  # every record takes at least one byte of the file
+                raise BadInputError(path, f"the header declares {count:,} {words[1]} records, more than the file's "
+                                          f"{path.stat().st_size:,} bytes can hold", where)
+            elements.append(_PlyElement(words[1], count))
         elif key == "property":
             if not elements:
                 raise BadInputError(path, "a property before any element", where)
