@@ -405,7 +405,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cancelled; nothing half-written was kept", file=sys.stderr)
         return EXIT_CANCELLED
-    except Exception:  # noqa: BLE001 - a bug: say so, with the traceback
+    except Exception as exc:  # noqa: BLE001 - a fault of the machine is a message; anything else a bug
+        from .core.store.db import machine_fault
+
+        fault = machine_fault(exc)
+        if fault is not None:
+            print(f"error: {fault}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         traceback.print_exc()
         print("\nthis is a bug in VQA Studio; please report it with the traceback above", file=sys.stderr)
         return EXIT_BUG

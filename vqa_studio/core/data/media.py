@@ -63,7 +63,11 @@ def decode_image(path: Path, data: bytes) -> np.ndarray:
         raise BadInputError(path, "the image file is empty")
     _check_complete(path, data)
     cv2 = _cv2()
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # e.g. over OpenCV's pixel limit: the image, not the program, is at fault
+        last = (str(exc).strip().splitlines() or ["OpenCV refused it"])[-1]
+        raise BadInputError(path, f"not a readable image ({last[:120]})") from None
     if img is None:
         raise BadInputError(path, "not a readable image (corrupt, or a format OpenCV cannot decode)")
     if img.shape[0] < 2 or img.shape[1] < 2:

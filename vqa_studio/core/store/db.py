@@ -197,3 +197,29 @@ def check_and_migrate(engine: Engine, *, backup_dir: Path | None = None, create:
         shutil.copy2(src, dst)
     upgrade(engine, "head")
     return head
+
+
+def machine_fault(exc: BaseException) -> str | None:
+    """What a fault of the machine (not of VQA Studio, not of the input) means for the user, or None:
+    a database locked by another process for longer than the busy timeout, a full disk, a read-only
+    file system. The caller reports it as a message (nothing is half written: every write is one
+    transaction)."""
+    import errno
+
+    from sqlalchemy.exc import OperationalError
+
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if isinstance(exc, OperationalError) or "sqlite3" in type(getattr(exc, "orig", exc)).__module__:
+        if "locked" in text or "busy" in text:
+            return ("the project's database is locked by another program (another VQA Studio, a backup or sync "
+                    "tool) and stayed locked past the 10 s wait; nothing was changed: try again when it is free")
+        if "disk is full" in text or "disk i/o" in text:
+            return "the disk is full (or failing): nothing was half written; free some space and try again"
+        if "readonly" in text or "read-only" in text:
+            return "the project's database cannot be written here (read-only): nothing was changed"
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ENOSPC:
+            return f"the disk is full ({exc.filename or 'writing'}): free some space and try again"
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return f"cannot write {exc.filename or 'here'} ({exc.strerror}): nothing was changed"
+    return None
