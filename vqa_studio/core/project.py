@@ -178,6 +178,12 @@ class Project:
     def close(self) -> None:
         self.engine.dispose()
 
+    @staticmethod
+    def fault_message(exc: BaseException) -> str | None:
+        """What a failed write means for the user when the machine is at fault (a locked database, a
+        full disk, a read-only file system), else None: the GUI shows it instead of the raw error."""
+        return dbmod.machine_fault(exc)
+
     def __enter__(self) -> "Project":
         return self
 

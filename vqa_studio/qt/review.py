@@ -300,7 +300,8 @@ class ReviewController(QObject):
     def _write_failed(self, cmd: ReviewCommand, op: str, exc: BaseException) -> None:
         self._settle(cmd.question_id)
         verb = {"do": cmd.action.value, "undo": "undo", "redo": "redo"}[op]
-        self.failed.emit(f"Could not {verb} question {cmd.question_id}: {exc}")
+        why = self.project.fault_message(exc) or str(exc)
+        self.failed.emit(f"Could not {verb} question {cmd.question_id}: {why}")
         wrapper = self._wrappers.pop(id(cmd), None)
         if op == "do" and wrapper is not None:
             wrapper.dead = True  # never done: its undo and redo do nothing
