@@ -23,7 +23,7 @@ def load_kitti_bin(path: Path) -> Cloud:
 
 
 def load_las(path: Path) -> Cloud:
-    check_file(path)
+    _check_las_header(path, check_file(path))
     import laspy
 
     try:
@@ -52,9 +52,35 @@ def count_kitti_bin(path: Path, size: int) -> int:
     return size // 16
 
 
+def _check_las_header(path: Path, size: int) -> None:
+    """The LAS public header's counts against the file's size, before laspy reads anything: a damaged
+    header declaring billions of variable-length records or points would keep it busy for hours."""
+    import struct
+
+    with open(path, "rb") as fh:
+        head = fh.read(375)
+    if len(head) < 227 or head[:4] != b"LASF":
+        raise BadInputError(path, "not a LAS/LAZ file (no LASF signature and header)")
+    header_size, offset, n_vlrs = struct.unpack_from("<HII", head, 94)
+    record_len = struct.unpack_from("<H", head, 105)[0]
+    points = struct.unpack_from("<I", head, 107)[0]
+    if len(head) >= 255 and head[25] >= 4:  # LAS 1.4: the 64-bit count
+        points = max(points, struct.unpack_from("<Q", head, 247)[0])
+    compressed = bool(head[104] & 0x80)  # LAZ sets the top bit of the point format
+    if header_size > size or offset > size or n_vlrs * 54 > size:
+        raise BadInputError(path, f"damaged LAS header: {n_vlrs:,} records / data at byte {offset:,} "
+                                  f"in a file of {size:,} bytes")
+    room = (size - offset) * (50 if compressed else 1)
+    if record_len and points * record_len > room:
+        raise BadInputError(path, f"the LAS header declares {points:,} points, more than the file's "
+                                  f"{size:,} bytes can hold")
+
+
 def count_las(path: Path, size: int) -> int:
     """Points the LAS / LAZ header declares."""
     import laspy
+
+    _check_las_header(path, size)
 
     try:
         with laspy.open(str(path)) as reader:
