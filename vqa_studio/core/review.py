@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generator, Sequence
 from .data import vocab
 from .errors import ConflictError, ProjectError
 from .store import history as history_rows
+from .store.db import when_unlocked
 from .store import repository as repo
 from .types import Action, Correction, Item, Prediction, Progress, Question, Status
 
@@ -107,7 +108,7 @@ def _apply(conn, q: Question, action: Action, answer: str | None, pick: int | No
     return c
 
 
-def record(project: "Project", question_id: int, action: Action | str, answer: str | None = None, *,
+def _record(project: "Project", question_id: int, action: Action | str, answer: str | None = None, *,
            pick: int | None = None, note: str | None = None, annotator: str | None = None,
            acquisition: str | None = None, expect_status: Status | None = None) -> Correction:
     """One review action as its own committed transaction (see ``Project.record``)."""
@@ -155,7 +156,7 @@ def record_many(project: "Project", question_ids: Sequence[int], action: Action 
     return done
 
 
-def undo(project: "Project", correction_id: int, annotator: str | None = None) -> Correction:
+def _undo(project: "Project", correction_id: int, annotator: str | None = None) -> Correction:
     """Revert one history row in its own transaction (see ``Project.undo``)."""
     with project.writer.begin() as conn:
         target = repo.get_correction(conn, correction_id)
@@ -177,7 +178,7 @@ def undo(project: "Project", correction_id: int, annotator: str | None = None) -
     return c
 
 
-def redo(project: "Project", undo_id: int, annotator: str | None = None) -> Correction:
+def _redo(project: "Project", undo_id: int, annotator: str | None = None) -> Correction:
     """Re-apply what the ``undo`` row ``undo_id`` reverted (see ``Project.redo``)."""
     with project.writer.begin() as conn:
         u = repo.get_correction(conn, undo_id)
@@ -248,3 +249,20 @@ def effective_answers(hist: Sequence[Correction]) -> list[tuple[str, str]]:
             if o.action in _ANSWER_ACTIONS:
                 live[o.id] = o
     return [(c.annotator, c.after_answer) for c in sorted(live.values(), key=lambda c: c.id) if c.after_answer]
+
+
+def record(project: "Project", question_id: int, action: Action | str, answer: str | None = None, *,
+           pick: int | None = None, note: str | None = None, annotator: str | None = None,
+           acquisition: str | None = None, expect_status: Status | None = None) -> Correction:
+    """One review action as its own committed transaction (see ``Project.record``); while another
+    program holds the write lock (a long import), it waits for it instead of failing."""
+    return when_unlocked(lambda: _record(project, question_id, action, answer, pick=pick, note=note,
+                                         annotator=annotator, acquisition=acquisition, expect_status=expect_status))
+
+
+def undo(project: "Project", correction_id: int, annotator: str | None = None) -> Correction:
+    return when_unlocked(lambda: _undo(project, correction_id, annotator))
+
+
+def redo(project: "Project", undo_id: int, annotator: str | None = None) -> Correction:
+    return when_unlocked(lambda: _redo(project, undo_id, annotator))

@@ -223,3 +223,30 @@ def machine_fault(exc: BaseException) -> str | None:
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             return f"cannot write {exc.filename or 'here'} ({exc.strerror}): nothing was changed"
     return None
+
+
+#: how long a review write waits for a write lock held by someone else (a long import, another
+#: annotator's tool) before it gives up: a correction made meanwhile waits, it is not refused
+REVIEW_LOCK_PATIENCE_S = 600.0
+
+
+def is_locked(exc: BaseException) -> bool:
+    """The database's write lock was held by someone else for longer than the busy timeout."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def when_unlocked(fn, patience_s: float = REVIEW_LOCK_PATIENCE_S):
+    """``fn()`` (one whole transaction), begun again while the write lock is held elsewhere, for up
+    to ``patience_s``: a transaction that could not take the lock did nothing, so trying it again
+    is safe. Past the patience the lock error propagates (a message, see ``machine_fault``)."""
+    import time
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - only a lock is retried
+            if not is_locked(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
