@@ -58,3 +58,15 @@ def test_an_image_pattern_that_would_expand_to_gigabytes(tmp_path, capsys):
     assert _import(tmp_path / "p", data, "--image-pattern", "{image_id:>99999999999}") == 2
     assert "bad image pattern" in capsys.readouterr().err
     assert _import(tmp_path / "p", data, "--image-pattern", "{image_id}.png") == 0
+
+
+@pytest.mark.parametrize("fmt", ["vqa_v2", "csv"])
+def test_an_input_file_that_is_a_pipe(fmt, tmp_path, capsys):
+    import os
+
+    pipe = tmp_path / ("q.json" if fmt == "vqa_v2" else "in.csv")
+    os.mkfifo(pipe)  # reading it would block forever
+    flag = "--questions" if fmt == "vqa_v2" else "--input"
+    assert cli.main(["import", "--project", str(tmp_path / "p"), "--format", fmt, flag, str(pipe),
+                     "--images", str(tmp_path), "-q"]) == 2
+    assert "not a regular file" in capsys.readouterr().err

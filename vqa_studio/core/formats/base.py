@@ -79,10 +79,17 @@ class ExportQuestion:
     question_meta: dict[str, Any] = field(default_factory=dict)
 
 
+#: the largest annotation or table file read (VQA v2's largest file is about 0.4 GB)
+MAX_INPUT_BYTES = 8 << 30
+
+
 def load_json(path: Path) -> Any:
     """Parse a JSON file; any problem names the file and where in it the JSON broke."""
     import json
 
+    from ..data.media import check_regular_file
+
+    check_regular_file(Path(path), MAX_INPUT_BYTES)  # a pipe or device would never end
     try:
         with open(path, "rb") as fh:
             data = fh.read()

@@ -22,6 +22,10 @@ def read(csv_path: str | Path, images_dir: str | Path | None = None, split: str 
     split = split or "train"
     path = Path(csv_path)
     base = (Path(images_dir) if images_dir else path.parent).resolve()
+    from ..data.media import check_regular_file
+    from .base import MAX_INPUT_BYTES
+
+    check_regular_file(path, MAX_INPUT_BYTES)  # a pipe or device would never end
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
