@@ -69,3 +69,16 @@ def test_model_must_be_vilt(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         run("train", "--project", tmp_path / "p", "--model", "blip:x")
     assert exit_.value.code == 2 and "vilt:<folder or hub id>" in capsys.readouterr().err
+
+
+def test_an_unreadable_image_is_skipped_not_the_end_of_scoring(demo, tmp_path, capsys, one_torch_thread):
+    vilt_dir = save_tiny_vilt(tmp_path / "tiny-vilt")
+    assert run("train", "--project", demo, "--model", f"vilt:{vilt_dir}", "--epochs", "1", "--mc-samples", "2",
+               "-q") == 0
+    with Project.open(demo) as p:
+        item = p.item(p.question(p.queue_ids(filters=None, order_by="id")[0]).item_id)
+        p.media_path(item).write_bytes(b"no longer an image")
+        n_questions = p.stats().n_questions
+    assert run("score", "--project", demo, "--mc-samples", "2", "-q") == 0
+    with Project.open(demo) as p:
+        assert 0 < p.stats().n_predictions < n_questions  # all but the unreadable image's questions

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Generator, Sequence
 import numpy as np
 
 from ..data.dataset import QA, Snapshot
+from ..errors import BadInputError
 from ..types import ItemKind, Progress
 from ..uncertainty import acquisition
 from .args import ScoringArgs
@@ -25,18 +26,34 @@ CHUNK = 256  # questions between two progress records (cancel points)
 
 
 def vilt_probs(model, snapshot: Snapshot, questions: Sequence[QA], args: ScoringArgs
-               ) -> Generator[Progress, None, np.ndarray]:
-    """``[N, C, T]`` MC-dropout probabilities of ``questions`` (image questions)."""
-    parts = []
+               ) -> Generator[Progress, None, tuple[np.ndarray, list[QA], list[str]]]:
+    """``[N, C, T]`` MC-dropout probabilities of the ``questions`` whose image could be read, those
+    questions, and what was left out (an unreadable image is skipped and named, never the end of
+    the job)."""
+    parts, kept, skipped = [], [], []
     n = len(questions)
     for start in range(0, n, CHUNK):
-        chunk = questions[start:start + CHUNK]
-        paths = [snapshot.media_path(qa.item_id) for qa in chunk]
-        parts.append(model.proposer.sample(paths, [qa.text for qa in chunk], args.mc_samples,
-                                           batch_size=min(args.batch_size, 32), seed=args.seed + start))
+        chunk = list(questions[start:start + CHUNK])
+        try:
+            parts.append(_sample(model, snapshot, chunk, args, start))
+            kept += chunk
+        except BadInputError:  # find the unreadable ones, keep the rest
+            for k, qa in enumerate(chunk):
+                try:
+                    parts.append(_sample(model, snapshot, [qa], args, start + k))
+                    kept.append(qa)
+                except BadInputError as exc:
+                    skipped.append(str(exc))
         yield Progress("scoring", min(n, start + CHUNK), n, f"ViLT: {min(n, start + CHUNK):,} of {n:,} questions")
     c = len(model.proposer.answers)
-    return np.concatenate(parts) if parts else np.zeros((0, c, args.mc_samples), np.float32)
+    probs = np.concatenate(parts) if parts else np.zeros((0, c, args.mc_samples), np.float32)
+    return probs, kept, skipped
+
+
+def _sample(model, snapshot: Snapshot, chunk: Sequence[QA], args: ScoringArgs, seed: int) -> np.ndarray:
+    paths = [snapshot.media_path(qa.item_id) for qa in chunk]
+    return model.proposer.sample(paths, [qa.text for qa in chunk], args.mc_samples,
+                                 batch_size=min(args.batch_size, 32), seed=args.seed + seed)
 
 
 def score_vilt(project, model, args: ScoringArgs, snapshot: Snapshot | None = None,
@@ -47,7 +64,9 @@ def score_vilt(project, model, args: ScoringArgs, snapshot: Snapshot | None = No
     t0 = time.perf_counter()
     snapshot = snapshot or Snapshot.load(project)
     qs = [qa for qa in snapshot.questions if qa.kind is ItemKind.IMAGE]
-    probs = yield from vilt_probs(model, snapshot, qs, args)
+    probs, qs, skipped = yield from vilt_probs(model, snapshot, qs, args)
+    if skipped:
+        yield Progress("scoring", 1, 1, f"left out {len(skipped)} questions whose image could not be read: {skipped[0]}")
     methods = list(args.methods or acquisition.acquisition_names())
     idx, p = acquisition.top_k(probs, scoring.TOP_K)
     cols = {"question_ids": np.asarray([qa.question_id for qa in qs], np.int64), "top_idx": idx, "top_p": p,
