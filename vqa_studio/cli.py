@@ -383,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(add)
     _add_evaluate(add)
     _add_stats(add)
+    __import__("vqa_studio.cli_info").cli_info.add_commands(add)
     return parser
 
 

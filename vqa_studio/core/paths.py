@@ -22,6 +22,22 @@ def user_data_dir() -> Path:
     return base / "vqa-studio"
 
 
+def user_log_dir() -> Path:
+    """Where VQA Studio writes its log files: ``%LOCALAPPDATA%\\VQA Studio\\Logs`` on Windows,
+    ``~/Library/Logs/VQA Studio`` on macOS, ``$XDG_STATE_HOME/vqa-studio/logs`` (default
+    ``~/.local/state/vqa-studio/logs``) elsewhere; ``$VQA_STUDIO_HOME/logs`` when that is set."""
+    override = os.environ.get("VQA_STUDIO_HOME")
+    if override:
+        return Path(override).expanduser() / "logs"
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / APP / "Logs"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Logs" / APP
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "vqa-studio" / "logs"
+
+
 def default_demo_dir() -> Path:
     return user_data_dir() / "demo-project"
 
