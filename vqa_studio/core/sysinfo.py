@@ -83,6 +83,21 @@ def device_summary() -> str:
     return f"{detail} — {why}"
 
 
+def report_line(conn, target: str = "vqa_studio.core.sysinfo:device_summary") -> None:
+    """Entry point of a ``spawn`` child (the GUI's device probe): sends ``(True, line)`` with what
+    ``target`` (``"module:function"``, no arguments, returning a line) returns, or ``(False, why)``."""
+    import importlib
+
+    try:
+        module, _, name = target.partition(":")
+        line = str(getattr(importlib.import_module(module), name)())
+        conn.send((True, line))
+    except Exception as exc:  # noqa: BLE001 - the parent shows it instead of a device
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
 def collect(probe_device: bool = True) -> dict[str, str]:
     """Versions, executable, device choice and the per-user folders, as strings keyed like ``LABELS``."""
     frozen = bool(getattr(sys, "frozen", False))

@@ -69,3 +69,58 @@ def test_train_dialog_offers_vilt(qtbot, tmp_path):
     args = TrainingArgs.from_dict(dlg.params())
     assert args.model == f"vilt:{tmp_path / 'vilt-b32'}"
 
+
+
+def test_device_probe_asks_a_spawned_child_and_fills_the_dialog(qtbot):
+    """The "Detected" field: a real ``spawn`` child (the way frozen apps start jobs; no ``sys.executable -c``)."""
+    import multiprocessing
+
+    from vqa_studio.qt.dialogs.train import DeviceProbe, TrainDialog
+
+    probe = DeviceProbe()
+    dlg = TrainDialog(has_model=False, probe=probe)
+    qtbot.addWidget(dlg)
+    assert dlg.detected.text() == "detecting…" and probe.running
+    qtbot.waitUntil(lambda: probe.text != "", timeout=120_000)
+    assert probe.text.startswith(("CPU:", "CUDA:")) and "—" in probe.text
+    assert dlg.detected.text() == probe.text and not probe.running
+    assert multiprocessing.active_children() == []
+    again = TrainDialog(has_model=False, probe=probe)            # asked once: the next dialog reads the answer
+    qtbot.addWidget(again)
+    assert again.detected.text() == probe.text and not probe.running
+
+
+def test_device_probe_reports_a_failure_and_may_be_asked_again(qtbot):
+    import multiprocessing
+
+    from vqa_studio.qt.dialogs.train import DeviceProbe
+
+    probe = DeviceProbe(target="vqa_studio.core.sysinfo:no_such_function")
+    with qtbot.waitSignal(probe.detected, timeout=120_000) as sig:
+        probe.start()
+    assert sig.args[0].startswith("could not detect the device: AttributeError")
+    assert probe.text == "" and not probe.running
+    probe.target = "os:abort"                                  # the child dies without a word
+    with qtbot.waitSignal(probe.detected, timeout=120_000) as sig:
+        probe.start()
+    assert "ended without an answer (exit code" in sig.args[0]
+    assert multiprocessing.active_children() == []
+
+
+def test_device_probe_stop_ends_the_child(qtbot):
+    import multiprocessing
+
+    from vqa_studio.qt.dialogs.train import DeviceProbe
+
+    probe = DeviceProbe(target="tests.qt.dialogs.test_train:_slow_line")
+    probe.start()
+    assert probe.running
+    probe.stop()
+    assert not probe.running and multiprocessing.active_children() == []
+
+
+def _slow_line() -> str:
+    import time
+
+    time.sleep(60)
+    return "late"

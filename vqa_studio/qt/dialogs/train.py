@@ -5,12 +5,10 @@ dependency is missing is listed, disabled, with how to install it), device, and 
 detected (asked of a short child process: the GUI never imports torch)."""
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
+import multiprocessing as mp
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -48,10 +46,6 @@ def encoder_combos() -> list[tuple[str, str, QComboBox]]:
         box.setCurrentIndex(max(0, box.findData(kind.default_encoder)))
         out.append((kind.encoder_arg, f"{kind.modality.capitalize()} encoder", box))
     return out
-
-
-_PROBE = ("from vqa_studio.core.train.config import describe_device\n"
-          "print(describe_device())\n")
 
 
 class TrainDialog(QDialog):
@@ -244,48 +238,76 @@ def _with_browse(edit: QLineEdit, browse) -> QWidget:
 class DeviceProbe(QObject):
     """Asks a short child process which device training would use (torch stays out of the GUI).
 
-    Started once, on demand; ``stop()`` ends it (the main window calls it when it closes).
+    The child is started the way training jobs are (``multiprocessing``'s ``spawn``), so it works the
+    same from source and in a frozen app (where ``sys.executable`` is the app itself, not Python); it
+    runs ``target`` (``"module:function"`` returning one line, ``core.sysinfo.device_summary`` by
+    default) and sends the line back through a pipe, read on a timer. Started once, on demand;
+    ``stop()`` ends it (the main window calls it when it closes).
     """
 
     detected = Signal(str)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, target: str = "vqa_studio.core.sysinfo:device_summary"):
         super().__init__(parent)
         self.text = ""
-        self._proc: QProcess | None = None
+        self.target = target
+        self._proc = None
+        self._reader = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._poll)
 
     def start(self) -> None:
         if self._proc is not None or self.text:
             return
-        proc = QProcess(self)
-        env = QProcessEnvironment.systemEnvironment()
-        root = str(Path(__file__).resolve().parents[3])
-        env.insert("PYTHONPATH", os.pathsep.join(p for p in (root, env.value("PYTHONPATH")) if p))
-        proc.setProcessEnvironment(env)
-        proc.setProcessChannelMode(QProcess.MergedChannels)
-        proc.finished.connect(self._finished)
-        self._proc = proc
-        proc.start(sys.executable, ["-c", _PROBE])
+        from ...core.sysinfo import report_line
 
-    def _finished(self, code: int, _status=None) -> None:
-        proc = self._proc
-        if proc is None:
+        ctx = mp.get_context("spawn")
+        reader, writer = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=report_line, args=(writer, self.target), name="vqa-studio-device-probe", daemon=True)
+        proc.start()
+        writer.close()  # the child holds the other end: reading gives EOF once it is gone
+        self._proc, self._reader = proc, reader
+        self._timer.start()
+
+    def _poll(self) -> None:
+        proc, reader = self._proc, self._reader
+        if proc is None or reader is None:
             return
-        out = bytes(proc.readAllStandardOutput()).decode("utf-8", "replace").strip().splitlines()
-        if code == 0 and out:
-            self.text = out[-1]
-        else:
-            self._proc = None  # may be asked again
-            self.detected.emit("could not detect the device: " + (out[-1] if out else f"exit code {code}"))
-            return
-        self.detected.emit(self.text)
+        try:
+            if not reader.poll():
+                if proc.is_alive():
+                    return
+                ok, line = False, f"the probe ended without an answer (exit code {proc.exitcode})"
+            else:
+                ok, line = reader.recv()
+        except (EOFError, OSError):
+            ok, line = False, f"the probe ended without an answer (exit code {proc.exitcode})"
+        self._reap()
+        if ok:
+            self.text = line
+            self.detected.emit(line)
+        else:  # may be asked again
+            self.detected.emit("could not detect the device: " + line)
+
+    def _reap(self) -> None:
+        self._timer.stop()
+        proc, reader = self._proc, self._reader
+        self._proc = self._reader = None
+        if reader is not None:
+            reader.close()
+        if proc is not None:
+            proc.join(3)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(3)
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.state() != QProcess.NotRunning
+        return self._proc is not None and self._proc.is_alive()
 
     def stop(self) -> None:
         proc = self._proc
-        if proc is not None and proc.state() != QProcess.NotRunning:
+        if proc is not None and proc.is_alive():
             proc.kill()
-            proc.waitForFinished(3000)
+        self._reap()
