@@ -227,3 +227,39 @@ question_cuboids = Table(
     Column("question_id", Integer, ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True),
     Column("cuboid_id", Integer, ForeignKey("cuboids.id", ondelete="CASCADE"), primary_key=True),
 )
+
+# dataset cartography of a model version (issue 13): per question, its training dynamics (mean and
+# spread of p(true answer) over epochs) or, for a question it did not train on, an outlier score
+# transferred from its labelled neighbours (source "neighbours"); see core.active.outliers
+training_dynamics = Table(
+    "training_dynamics",
+    metadata,
+    Column("model_version", String(64), primary_key=True),
+    Column("question_id", Integer, ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True),
+    Column("source", String(16), nullable=False),  # trained | neighbours
+    Column("confidence", Float, nullable=True),
+    Column("variability", Float, nullable=True),
+    Column("category", String(16), nullable=True),  # easy | ambiguous | hard
+    Column("outlier_score", Float, nullable=False),
+    Column("epochs", Integer, nullable=False),
+)
+
+# a random share of auto-accepted answers, set aside for a person to check (issue 13): outcome None
+# while pending, "confirmed" or "corrected" (a mistake of auto-accept) once decided
+audits = Table(
+    "audits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("question_id", Integer, ForeignKey("questions.id", ondelete="CASCADE"), nullable=False),
+    Column("model_version", String(64), nullable=True),
+    Column("answer", Text, nullable=True),  # what auto-accept accepted
+    Column("confidence", Float, nullable=True),
+    Column("threshold", Float, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("outcome", String(16), nullable=True),
+    Column("decided_answer", Text, nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", DateTime, nullable=True),
+    Index("ix_audits_question_id", "question_id"),
+    Index("ix_audits_outcome", "outcome"),
+)

@@ -21,6 +21,7 @@ from ..data.dataset import VQADataset, batch_plan, batches
 from ..model.net import VQANet, count_loss, tag_loss, vqa_loss, vqa_loss_rows
 from ..types import Progress
 from .config import Precision, TrainingArgs
+from .dynamics import TrainingDynamics
 
 
 @dataclass
@@ -30,6 +31,7 @@ class NetResult:
     epochs_run: int
     curves: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""  # why it stopped before the last epoch, if it did
+    dynamics: TrainingDynamics | None = None  # p(true answer) per training question per epoch
 
 
 def autocast(device: torch.device, precision: Precision):
@@ -155,6 +157,7 @@ class _Training:
     qid_rows: np.ndarray | None = None
     qid_order: np.ndarray | None = None
     frozen: MediaCache | None = None
+    dynamics: TrainingDynamics | None = None  # p(true answer) per row per epoch (dataset cartography)
     since_check: int = 0  # questions trained on since the last validation
     out_of_time: bool = False
     best_val: float = -1.0
@@ -180,6 +183,7 @@ def _train_epochs(net: VQANet, train: VQADataset, val: VQADataset | None, args: 
         st.qid_rows = train.question_ids.numpy()
         st.qid_order = np.argsort(st.qid_rows, kind="stable")
         st.row_loss = np.full(len(st.qid_rows), np.inf, dtype=np.float32)
+    st.dynamics = TrainingDynamics(train.question_ids.numpy()) if teacher is None else None
     st.t_start = time.perf_counter()
     st.budget = deadline - st.t_start if deadline is not None else None
     for m in teacher or []:
@@ -191,7 +195,7 @@ def _train_epochs(net: VQANet, train: VQADataset, val: VQADataset | None, args: 
     if st.best_state is not None:
         net.load_state_dict(st.best_state)
     net.eval()
-    return NetResult(net, st.best_val, len(st.curves), st.curves, st.stopped)
+    return NetResult(net, st.best_val, len(st.curves), st.curves, st.stopped, st.dynamics)
 
 
 def _epoch(st: _Training, epoch: int) -> Generator[Progress, None, tuple[float, float, int]]:
@@ -223,6 +227,8 @@ def _epoch(st: _Training, epoch: int) -> Generator[Progress, None, tuple[float, 
             _set_lr(st.opt, st.lr, st.progress(), args)
         if st.row_loss is not None:
             _remember_losses(st, out, batch)
+        if st.dynamics is not None:
+            st.dynamics.observe(epoch, out["logits"], batch)
         b = int(batch["tokens"].shape[0])
         st.step += 1
         st.seen += b

@@ -23,6 +23,7 @@ from ..data.dataset import QA, Encoders, MediaTensors, Snapshot, VQADataset, bui
 from ..data.vocab import vqa_accuracy
 from ..errors import VQAStudioError
 from ..model.net import ModelConfig, VQANet
+from ..active.outliers import store_training_dynamics
 from ..active.scoring import score_pool
 from ..model.pretrained import is_pretrained, source_of
 from ..model.pretrained_media import PRETRAINED, media_for
@@ -245,6 +246,7 @@ class _RunData:
     new_items: list[QA]  # fine-tuning: the new corrections (the start of ``train``)
     media: MediaTensors | None = None
     init_source: dict[str, Any] | None = None  # ``--init-from``: the other model file's contents
+    dynamics: dict[ItemKind, Any] = field(default_factory=dict)  # first members' TrainingDynamics
 
 
 def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, curves: list, t0: float,
@@ -279,6 +281,7 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
     register(project, bundle, path, run_id, activate=True)
     with project.writer.begin() as conn:
         prediction_rows.mark_proposed(conn, version)
+    store_training_dynamics(project, version, data.dynamics, data.snapshot)  # outlier flags (cartography)
     return TrainOutcome(version, path, bundle.metrics, curves, messages, time.perf_counter() - t0)
 
 
@@ -410,6 +413,7 @@ def _train_member(kind: ItemKind, m: int, config: ModelConfig, train_ds: VQAData
     result = yield from train_net(net, train_ds, val_ds, args, device, precision, seed=args.seed + m,
                                   label=label, lr=lr, epochs=epochs, deadline=deadline, focus=focus)
     curves.extend({**c, "kind": kind.value, "member_index": m} for c in result.curves)
+    data.dynamics.setdefault(kind, result.dynamics)  # the first member's p(true answer) per epoch
     if result.stopped:
         messages.append(f"{label}stopped after epoch {result.epochs_run}: {result.stopped}")
     return result.net.to("cpu")
