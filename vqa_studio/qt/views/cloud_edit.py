@@ -11,7 +11,6 @@ from typing import Any
 from ...core import cuboids as cub
 from ...core.geometry import Cuboid
 from ..style import COLORS
-from .cloud_layout import HINT
 from .cuboid_undo import CuboidUndoCommand
 
 __all__ = ["CloudEditing"]
@@ -90,7 +89,7 @@ class CloudEditing:
             self._refresh(refit=True)
             self.selection_changed.emit(-1 if select is None else select)
         if op != "failed":
-            self.hint.setText(HINT)
+            self.hint.setText(self.hint_text())
 
     def create_cuboid(self, cuboid: Cuboid) -> int | None:
         """Add a cuboid (in the view's coordinates) through the undo stack; returns its id."""

@@ -11,7 +11,7 @@ from PySide6.QtGui import QKeyEvent, QVector3D
 
 from ...core.geometry import Cuboid, ray_box_entry
 from . import cuboid_handles as ch
-from .cloud_layout import HINT
+from .cloud_layout import EDIT_HINT, HINT
 
 __all__ = ["CloudInput"]
 
@@ -30,7 +30,11 @@ class CloudInput:
             self.hint.setText("Click in the 3D view where the new cuboid should stand (Esc cancels)")
             self.free.setFocus()
         else:
-            self.hint.setText(HINT)
+            self.hint.setText(self.hint_text())
+
+    def hint_text(self) -> str:
+        """The editor's key hint for its state: how to start editing, or the editing keys."""
+        return EDIT_HINT.format(id=self._selected) if self._selected is not None and self.project is not None else HINT
 
     def begin_place(self) -> None:
         self._set_place_mode(True)
@@ -119,31 +123,55 @@ class CloudInput:
     _MOVE_KEYS = {Qt.Key_Right: (0, 1), Qt.Key_Left: (0, -1), Qt.Key_Up: (1, 1), Qt.Key_Down: (1, -1),
                   Qt.Key_PageUp: (2, 1), Qt.Key_PageDown: (2, -1)}
 
+    # Who owns a key (the window's review keys or the editor) is decided here, once, and shown in the
+    # hints: Enter, 1-5, S, F, J/K/P, Space, letters (a correction), Ctrl+Z and the menus always reach
+    # the review; while a cuboid is selected (clicked, or Tab) the editor takes the arrows, PgUp/PgDn,
+    # Q/E, N, Delete, Home and Esc (Esc ends the editing, giving those keys back to the review).
+    _EDIT_KEYS = (Qt.Key_Q, Qt.Key_E, Qt.Key_N, Qt.Key_Delete, Qt.Key_Backspace, Qt.Key_Home, Qt.Key_Escape)
+
+    def editing(self) -> bool:
+        """True while the editor owns its keys: a cuboid is selected, or a new one is being placed."""
+        return self.project is not None and (self._selected is not None or self.free.place_mode)
+
     def claims_key(self, ev: QKeyEvent) -> bool:
-        """Keys the views take before the window's shortcuts do (only while they are meaningful)."""
+        """Keys the editor takes before the window's shortcuts (the review keys) see them."""
         key, mods = ev.key(), ev.modifiers()
         if mods & (Qt.AltModifier | Qt.MetaModifier):
             return False
         if mods & Qt.ControlModifier and key not in self._MOVE_KEYS:
             return False
-        if key in (Qt.Key_N, Qt.Key_Escape) and self.project is not None:
-            return True
-        if key in (Qt.Key_Tab, Qt.Key_Backtab) and self._stored:
-            return True
-        if self._selected is None:
+        if key in (Qt.Key_Tab, Qt.Key_Backtab):
+            return bool(self._stored)
+        if key == Qt.Key_Escape:
+            return self.editing()
+        if self._selected is None or self.project is None:
             return False
-        return key in self._MOVE_KEYS or key in (Qt.Key_Q, Qt.Key_E, Qt.Key_Delete, Qt.Key_Backspace, Qt.Key_F)
+        return key in self._MOVE_KEYS or key in self._EDIT_KEYS
+
+    def handles_key(self, ev: QKeyEvent) -> bool:
+        """Keys the editor acts on when they reach it: those it claims, and (outside the main window,
+        where no review shortcut takes them first) N to place a new cuboid and F to frame."""
+        if self.claims_key(ev):
+            return True
+        if ev.modifiers() & (Qt.AltModifier | Qt.MetaModifier | Qt.ControlModifier):
+            return False
+        if ev.key() == Qt.Key_N:
+            return self.project is not None
+        return ev.key() == Qt.Key_F and self._selected is not None
 
     def handle_key(self, ev: QKeyEvent) -> bool:
         key, mods = ev.key(), ev.modifiers()
-        if not self.claims_key(ev):
+        if not self.handles_key(ev):
             return False
         if key == Qt.Key_N:
             self._set_place_mode(not self.free.place_mode)
             return True
         if key == Qt.Key_Escape:
-            self.cancel_edits()
-            self._refresh()
+            if self.free.place_mode or self._preview is not None:
+                self.cancel_edits()
+                self._refresh()
+            else:
+                self.select(None)  # done editing: the keys are the review's again
             return True
         if key in (Qt.Key_Tab, Qt.Key_Backtab):
             ids = [s.id for s in self._stored]
@@ -154,7 +182,7 @@ class CloudInput:
         if key in (Qt.Key_Delete, Qt.Key_Backspace):
             self.delete_selected()
             return True
-        if key == Qt.Key_F:
+        if key in (Qt.Key_F, Qt.Key_Home):
             self.frame_selected()
             return True
         fine = 0.2 if mods & Qt.ControlModifier else 1.0

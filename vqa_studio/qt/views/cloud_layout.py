@@ -28,12 +28,14 @@ from . import cuboid_gl as cgl
 from . import cuboid_handles as ch
 from .cloud_levels import COLOR_MODES
 
-__all__ = ["CloudLayout", "DEFAULT_LABELS", "HINT", "STYLE"]
+__all__ = ["CloudLayout", "DEFAULT_LABELS", "EDIT_HINT", "HINT", "STYLE"]
 
 _MODE_NAMES = {"rgb": "RGB", "height": "Height", "attention": "Attention"}
 DEFAULT_LABELS = ("box", "sphere", "cylinder", "cone", "torus", "car", "pedestrian", "cyclist")
-HINT = ("N new · click select · Tab next · arrows move · PgUp/PgDn up/down · Shift+keys resize · "
-        "Q/E rotate · Ctrl finer · Del delete · F frame")
+HINT = ("Click a cuboid or press Tab to edit it: the editor then takes the arrows, Q/E, N, Del, Home and Esc; "
+        "Enter, 1-5, S, F, J/K and typing stay the review's")
+EDIT_HINT = ("Editing #{id}: arrows move · PgUp/PgDn up/down · Shift+keys resize · Q/E rotate · Ctrl finer · "
+             "N new · Del delete · Home frame · Tab next · Esc done (the keys go back to the review)")
 
 
 def _panel(title: str, body: QWidget, parent: QWidget | None = None) -> tuple[QFrame, QLabel]:
@@ -86,9 +88,10 @@ class CloudLayout:
         tl.setContentsMargins(6, 4, 6, 4)
         tl.setSpacing(6)
         self.new_button = QToolButton(bar)
-        self.new_button.setText("New cuboid (N)")
+        self.new_button.setText("New cuboid")
         self.new_button.setCheckable(True)
-        self.new_button.setToolTip("Then click in the 3D view where the cuboid should stand")
+        self.new_button.setToolTip("Then click in the 3D view where the cuboid should stand "
+                                   "(N does the same while a cuboid is selected)")
         self.new_button.toggled.connect(self._set_place_mode)
         self.delete_button = QToolButton(bar)
         self.delete_button.setText("Delete")

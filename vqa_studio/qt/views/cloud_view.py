@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QUndoStack, QVector3D
 from PySide6.QtWidgets import QApplication, QListWidgetItem, QWidget
 
@@ -114,6 +114,17 @@ class CloudView(CloudLayout, CloudEditing, CloudInput, QWidget):
                 act.setShortcut(seq)
                 act.setShortcutContext(Qt.WidgetWithChildrenShortcut)
                 self.addAction(act)
+
+    def event(self, ev) -> bool:
+        # the editor itself may hold the focus (the window focuses it when a cloud item shows): the keys
+        # it owns while editing are taken before the window's review shortcuts, as in its GL views
+        if ev.type() == QEvent.ShortcutOverride and self.claims_key(ev):
+            ev.accept()
+            return True
+        if ev.type() == QEvent.KeyPress and ev.key() in (Qt.Key_Tab, Qt.Key_Backtab) and self.claims_key(ev):
+            self.keyPressEvent(ev)  # Tab cycles the cuboids here instead of moving the focus
+            return True
+        return super().event(ev)
 
     def keyPressEvent(self, ev: QKeyEvent) -> None:
         if self.handle_key(ev):
@@ -355,6 +366,7 @@ class CloudView(CloudLayout, CloudEditing, CloudInput, QWidget):
         if sel is not None:
             self._template = sel.cuboid
         self._refresh(refit=True)
+        self.hint.setText(self.hint_text())
         self.selection_changed.emit(-1 if cuboid_id is None else cuboid_id)
 
     def cancel_edits(self) -> None:

@@ -24,8 +24,9 @@ from ..widgets.answer_panel import AnswerPanel
 from ..widgets.panels import ChangesPanel, InsightsPanel, SimilarPanel, TrainingPanel
 from ..widgets.stable import StableLabel
 from . import APP_NAME
-from .media_pages import Cloud3DPage
-from .review_keys import REVIEW_KEYS_HELP
+from .gl_surface import reserve_gl_surface
+from .media_pages import Cloud3DPage, add_medium_pages
+from .review_keys import EDITOR_KEYS_HELP, REVIEW_KEYS_HELP
 
 
 class LayoutMixin:
@@ -45,7 +46,10 @@ class LayoutMixin:
             self.stack.addWidget(w)
         self.register_media_view(ItemKind.IMAGE.value, self.image_page)
         self.register_media_view(ItemKind.CLOUD.value, self.cloud_page)
+        add_medium_pages(self)  # the pages of media plugins add (a story view...)
         self.hint_bar = self._make_hint_bar()
+        self.stack.currentChanged.connect(lambda _i: self.editor_hints.setVisible(
+            self.stack.currentWidget() is self.cloud_page and self.cloud_page.view is not None))
         centre = QWidget()
         cl = QVBoxLayout(centre)
         cl.setContentsMargins(0, 0, 0, 0)
@@ -56,6 +60,9 @@ class LayoutMixin:
         for w in (centre, self.stack, self.image_page):
             w.setAutoFillBackground(True)
         self.setCentralWidget(centre)
+        # before the window is first shown: the 3D editor, built later, must not make Qt replace the
+        # window's native window (which loses the keyboard focus; see gl_surface)
+        self.gl_surface_keeper = reserve_gl_surface(self)
 
     def _build_docks(self) -> None:
         self.answer_panel = AnswerPanel()
@@ -115,13 +122,27 @@ class LayoutMixin:
         self.hints.setTextFormat(Qt.RichText)
         self.hints.setWordWrap(True)
         self.hints.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        # on point-cloud items: which keys the 3D editor takes, and when (see views/cloud_input.py)
+        self.editor_hints = QLabel(
+            f"<span style='color:{COLORS['muted']}'>3D editor: </span>"
+            + "&nbsp;&nbsp; ".join(f"<span style=\"{kbd}\">&nbsp;{k}&nbsp;</span>&nbsp;<span style='color:{COLORS['muted']}'>{w}</span>"
+                                   for k, w in EDITOR_KEYS_HELP))
+        self.editor_hints.setObjectName("editorHints")
+        self.editor_hints.setTextFormat(Qt.RichText)
+        self.editor_hints.setWordWrap(True)
+        self.editor_hints.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.editor_hints.setVisible(False)
         self.progress_label = StableLabel("", width=150)
         self.progress_label.setObjectName("muted")
         self.progress_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         lay = QHBoxLayout(bar)
         lay.setContentsMargins(10, 5, 10, 5)
         lay.setSpacing(8)
-        lay.addWidget(self.hints, 1)
+        keys = QVBoxLayout()
+        keys.setSpacing(3)
+        keys.addWidget(self.hints)
+        keys.addWidget(self.editor_hints)
+        lay.addLayout(keys, 1)
         lay.addWidget(self.progress_label, 0, Qt.AlignRight | Qt.AlignVCenter)
         return bar
 

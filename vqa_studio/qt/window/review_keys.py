@@ -26,6 +26,12 @@ REVIEW_KEYS_HELP = [
     ("S", "skip"), ("F", "flag"), ("N / J", "next"), ("P / K", "previous"), ("Space", "attention on/off"),
     ("Ctrl+Z", "undo"),
 ]
+#: point-cloud items: what the 3D editor takes while a cuboid is selected (the review keys above,
+#: Enter, 1-5, S, F, J/K, typing, Ctrl+Z and the menus, always stay the review's)
+EDITOR_KEYS_HELP = [
+    ("click / Tab", "select a cuboid: the editor takes"), ("arrows PgUp PgDn", "move"), ("Q / E", "rotate"),
+    ("N", "new cuboid"), ("Del", "delete"), ("Home", "frame"), ("Esc", "done, keys back to the review"),
+]
 
 
 def _is_text_input(w: QWidget | None) -> bool:
