@@ -88,6 +88,9 @@ class TrainingArgs:
     # a whole pretrained VQA model instead of our own networks: "vilt:<folder or hub id>" (image
     # questions; its answer head fine-tuned on the labels); None: VQANet
     model: str | None = None
+    # training processes (torch.distributed, torchrun's contract: DDP, NCCL on GPUs, gloo on the CPU);
+    # rank 0 writes and registers the model (see ``distributed.py``)
+    nproc: int = 1
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -96,7 +99,7 @@ class TrainingArgs:
             raise ValueError(f"amp must be one of {AMP_CHOICES}, not {self.amp!r}")
         if not (self.device in DEVICE_CHOICES or self.device.startswith("cuda:")):
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}")
-        for name in ("epochs", "batch_size", "ensemble", "heads", "accumulate", "mc_samples"):
+        for name in ("epochs", "batch_size", "ensemble", "heads", "accumulate", "mc_samples", "nproc"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.mc_scope not in SCOPES:

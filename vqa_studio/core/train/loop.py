@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from ..data.dataset import VQADataset, batch_plan, batches
 from ..model.net import VQANet, count_loss, tag_loss, vqa_loss, vqa_loss_rows
 from ..types import Progress
+from . import distributed
 from .config import Precision, TrainingArgs
 from .dynamics import TrainingDynamics
 
@@ -158,6 +159,8 @@ class _Training:
     qid_order: np.ndarray | None = None
     frozen: MediaCache | None = None
     dynamics: TrainingDynamics | None = None  # p(true answer) per row per epoch (dataset cartography)
+    dist: Any = None  # distributed.Rank when this is one of several training processes
+    model: Any = None  # what the steps call: the network, or its DistributedDataParallel wrapper
     since_check: int = 0  # questions trained on since the last validation
     out_of_time: bool = False
     best_val: float = -1.0
@@ -167,7 +170,14 @@ class _Training:
     stopped: str = ""
 
     def progress(self) -> float:
+        if self.dist is not None:  # on rank 0's clock
+            return self.dist.progress(self.done, self.budget)
         return _progress(self.done, self.t_start, self.budget)
+
+    def past_deadline(self) -> bool:
+        if self.dist is not None:
+            return self.dist.past_deadline(self.budget)
+        return self.deadline is not None and time.perf_counter() > self.deadline
 
 
 def _train_epochs(net: VQANet, train: VQADataset, val: VQADataset | None, args: TrainingArgs, device: torch.device,
@@ -186,12 +196,17 @@ def _train_epochs(net: VQANet, train: VQADataset, val: VQADataset | None, args: 
     st.dynamics = TrainingDynamics(train.question_ids.numpy()) if teacher is None else None
     st.t_start = time.perf_counter()
     st.budget = deadline - st.t_start if deadline is not None else None
+    st.dist, st.model = distributed.current(), net
+    if st.dist is not None:
+        st.model = st.dist.begin(st)  # DistributedDataParallel, after checking the ranks read the same data
     for m in teacher or []:
         m.to(device).eval()
     for epoch in range(1, st.epochs + 1):
         run_loss, run_acc, run_n = yield from _epoch(st, epoch)
         if (yield from _after_epoch(st, epoch, run_loss, run_acc, run_n)):
             break
+    if st.dist is not None:
+        st.dist.end()
     if st.best_state is not None:
         net.load_state_dict(st.best_state)
     net.eval()
@@ -210,8 +225,13 @@ def _epoch(st: _Training, epoch: int) -> Generator[Progress, None, tuple[float, 
         net.media_encoder.eval()  # evaluation put it back in training mode (BatchNorm statistics)
     epoch_ds = st.train
     if st.row_loss is not None and epoch > 1:
+        if st.dist is not None:
+            st.dist.merge_losses(st.row_loss)  # each rank trained its share of the questions
         epoch_ds = _skip_easy(st.train, st.row_loss, args, np.random.default_rng([st.seed, epoch]))
-    plan = batch_plan(epoch_ds, args.batch_size, shuffle=True, seed=st.seed * 1000 + epoch)
+    plan = batch_plan(epoch_ds, st.dist.batch_size(args.batch_size) if st.dist else args.batch_size, shuffle=True,
+                      seed=st.seed * 1000 + epoch)
+    if st.dist is not None:
+        plan = st.dist.shard(plan, epoch, st.seed)  # DistributedSampler over the epoch's batches
     epoch_steps = max(1, len(plan))
     step_share = 1.0 / (math.ceil(epoch_steps / args.accumulate) * st.epochs)
     total_steps = st.step + epoch_steps + st.steps_per_epoch * (st.epochs - epoch)
@@ -241,11 +261,16 @@ def _epoch(st: _Training, epoch: int) -> Generator[Progress, None, tuple[float, 
             "epoch": epoch, "loss": run_loss / run_n, "accuracy": run_acc / run_n, "items_per_s": rate,
             "eta_s": (total_steps - st.step) * elapsed / st.step if st.step else None, "member": st.label,
         })
-        if st.deadline is not None and time.perf_counter() >= st.deadline:
+        if st.dist is not None:
+            st.dist.after_step(st)  # rank 0's clock, a cancel, out of time: the same on every rank
+        if st.deadline is not None and st.past_deadline():
             st.out_of_time = True  # the schedule has annealed by now: stop mid-epoch
             break
     if micro % args.accumulate:  # the last, partial accumulation
         _optimizer_step(st, clip=False)
+    if st.dist is not None:  # the epoch's figures over every rank
+        run_loss, run_acc, n = st.dist.sum(run_loss, run_acc, run_n)
+        run_n = int(n)
     return run_loss, run_acc, run_n
 
 
@@ -258,7 +283,7 @@ def _forward(st: _Training, batch: dict[str, torch.Tensor]):
         batch["media_regions"], batch["media_centres"] = st.frozen.lookup(batch["media_ids"])
     batch = {k: v.to(st.device, non_blocking=True) for k, v in batch.items()}
     with autocast(st.device, st.precision):
-        out = st.net(batch)
+        out = (st.model or st.net)(batch)
         logits = out.get("head_logits", out["logits"])
         loss = vqa_loss(logits, batch, label_smoothing=args.label_smoothing)
         if args.tag_loss and "tag_logits" in out:
@@ -298,15 +323,15 @@ def _after_epoch(st: _Training, epoch: int, run_loss: float, run_acc: float, run
     st.since_check += run_n
     # validation after at least half an epoch's worth of questions since the last time (short,
     # skipping epochs are not checked one by one), and after the last epoch
-    last = st.out_of_time or epoch == st.epochs or (st.deadline is not None and time.perf_counter() > st.deadline)
+    last = st.out_of_time or epoch == st.epochs or (st.deadline is not None and st.past_deadline())
     check = last or st.since_check >= 0.5 * st.train.n_questions
     has_val = st.val is not None and len(st.val) > 0
-    val_acc = evaluate_soft(st.net, st.val, st.device, st.precision) if has_val and check else float("nan")
+    val_acc = _evaluate(st, st.val) if has_val and check else float("nan")
     record = {"epoch": epoch, "member": st.label, "loss": run_loss / max(1, run_n),
               "train_accuracy": run_acc / max(1, run_n), "val_accuracy": val_acc,
               "seconds": time.perf_counter() - st.t_start, "questions": run_n, "media_frozen": st.frozen is not None}
     if check and st.focus is not None and len(st.focus):
-        record["focus_accuracy"] = evaluate_soft(st.net, st.focus, st.device, st.precision)
+        record["focus_accuracy"] = _evaluate(st, st.focus)
     st.curves.append(record)
     yield Progress("epoch", epoch, st.epochs, f"{st.label}epoch {epoch}: "
                    + (f"val accuracy {val_acc:.3f}" if check and has_val else "loss {:.3f}".format(record["loss"])),
@@ -315,6 +340,13 @@ def _after_epoch(st: _Training, epoch: int, run_loss: float, run_acc: float, run
         return False
     st.since_check = 0
     return _keep_best(st, record, val_acc)
+
+
+def _evaluate(st: _Training, dataset: VQADataset) -> float:
+    """Soft accuracy on ``dataset``; several training processes each evaluate a share and add up."""
+    if st.dist is not None:
+        return st.dist.evaluate(st.net, dataset, st.device, st.precision)
+    return evaluate_soft(st.net, dataset, st.device, st.precision)
 
 
 def _keep_best(st: _Training, record: dict[str, Any], val_acc: float) -> bool:
@@ -330,7 +362,7 @@ def _keep_best(st: _Training, record: dict[str, Any], val_acc: float) -> bool:
         if st.bad_epochs >= st.args.patience:
             st.stopped = f"no validation improvement for {st.args.patience} epochs"
             return True
-    if st.out_of_time or (st.deadline is not None and time.perf_counter() > st.deadline):
+    if st.out_of_time or (st.deadline is not None and st.past_deadline()):
         st.stopped = "time limit reached"
         return True
     return False

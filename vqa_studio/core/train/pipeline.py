@@ -35,6 +35,7 @@ from ..store import training_rows
 from ..types import ItemKind, Progress
 from ..uncertainty import calibration
 from ..uncertainty.error_detection import ErrorDetection, error_detection
+from . import distributed
 from .config import FP32, Precision, TrainingArgs, choose_device, choose_precision, describe_device
 from .loop import collect_logits, train_net
 
@@ -212,6 +213,8 @@ def _finetune_questions(project, parent: ModelBundle, train: list[QA], ratio: fl
 
 def run_training(project, args: TrainingArgs, *, cache_media: bool = True) -> Generator[Progress, None, TrainOutcome]:
     """Train a new model version on the project's labels and make it active (see the module doc)."""
+    if args.nproc > 1 and distributed.current() is None:  # torch.distributed: rank 0 does what follows
+        return (yield from distributed.launch(project, args, cache_media=cache_media))
     t0 = time.perf_counter()
     run_id = _start_run(project, args)
     version = f"v{run_id}"
@@ -277,6 +280,8 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
     yield Progress("saving", 0, 1, f"writing {path.name}")
     bundle.save(path)
     yield from score_pool(project, bundle, args.scoring_args(version), snapshot=data.snapshot, media=data.media)
+    if not distributed.is_main():
+        return None  # another rank of a distributed run: rank 0 evaluates, saves and registers
     yield Progress("registering", 0, 1, f"registering {version}")
     register(project, bundle, path, run_id, activate=True)
     with project.writer.begin() as conn:
@@ -360,7 +365,8 @@ def _train_kind(kind: ItemKind, train_q: list[QA], data: _RunData, args: Trainin
     train_ds = VQADataset(train_q, data.media, data.encoders)
     val_ds = VQADataset(val_q, data.media, data.encoders) if val_q else None
     config = model_config(args, kind, data.encoders)
-    precision = choose_precision(device, args.amp, probe=_precision_probe(config, train_ds, device, args))
+    precision = choose_precision(device, args.amp, probe=None if distributed.current() else  # no timing: the
+                                 _precision_probe(config, train_ds, device, args))  # ranks must agree
     if precision.reason:
         messages.append(f"{kind.value}: precision {precision.name} ({precision.reason})")
     members: list[VQANet] = []
@@ -380,6 +386,8 @@ def _train_kind(kind: ItemKind, train_q: list[QA], data: _RunData, args: Trainin
                                                  val_ds if val_ds is not None else train_ds,
                                                  val_q, test_q)
     metrics["n_train"], metrics["n_val"] = len(train_q), len(val_q)
+    if not distributed.is_main():
+        return ns, {}, precision
     ns.metrics = metrics
     return ns, metrics, precision
 
