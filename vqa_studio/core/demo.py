@@ -9,6 +9,7 @@ from typing import Generator, Iterator
 import numpy as np
 
 from . import cuboids
+from .errors import BadInputError
 from .formats.base import Record, RecordAnswer
 from .project import Project
 from .types import Progress
@@ -36,26 +37,37 @@ class DemoResult:
 
 
 def shapes2d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: float = 1.0,
-                     questions_per_scene: int = 5) -> Iterator[Record]:
+                     questions_per_scene: int = 5, outliers: float = 0.0, style: str = "demo") -> Iterator[Record]:
     """Write the 2D demo images into ``folder`` and yield one Record per generated question.
 
     Validation and test questions keep their answers (to calibrate and evaluate). Of the training
     scenes only ``labelled_fraction`` keep theirs (the seed labels); the others are the pool the
     annotator works through, their true answer kept out of sight in the question's metadata
     (``demo_answer``) so simulations and tests can play the annotator.
+
+    ``outliers``: the share of questions made unanswerable or mislabelled (:mod:`.synth.outliers`;
+    marked ``outlier`` in the question's metadata); ``style``: the generator's style (``demo``, or
+    ``shifted``: other shapes, colours, sizes, background and wordings, :mod:`.synth.shapes2d_style`).
     """
     from .synth import shapes2d
+    from .synth.outliers import inject_outliers
 
     rng = np.random.default_rng(seed + 1)
-    for path, scene in shapes2d.write_dataset(folder, n_scenes, seed=seed, questions_per_scene=questions_per_scene):
+    extra = {} if style == "demo" else {"style": style}
+    for path, scene in shapes2d.write_dataset(folder, n_scenes, seed=seed, questions_per_scene=questions_per_scene,
+                                              **extra):
         show = scene.split != "train" or rng.random() < labelled_fraction
-        for k, qa in enumerate(scene.questions):
+        asked = inject_outliers(scene.questions, outliers, seed, scene.index, style) if outliers else \
+            [(qa, {}) for qa in scene.questions]
+        for k, (qa, marks) in enumerate(asked):
+            meta = {"family": qa.family, "generator": "shapes2d", "demo_answer": qa.answer, **marks}
+            if extra:
+                meta["style"] = style
             yield Record(
                 media_path=Path(path).resolve(), question=qa.question, split=scene.split,
                 answers=(RecordAnswer(qa.answer),) if show else (), answer=qa.answer if show else None,
                 question_id=str(scene.index * 100 + k), media_id=str(scene.index),
-                answer_type=qa.answer_type,
-                question_meta={"family": qa.family, "generator": "shapes2d", "demo_answer": qa.answer},
+                answer_type=qa.answer_type, question_meta=meta,
                 where=f"scene {scene.index} question {k}", source="shapes2d",
             )
 
@@ -115,6 +127,18 @@ def first_model_args(**overrides):
     return TrainingArgs.for_demo(**base)
 
 
+def check_options(outliers: float, variant: str) -> None:
+    """``BadInputError`` for an outlier share outside [0, 1] or an unknown 2D style."""
+    from .synth.shapes2d_style import style_named
+
+    if not 0.0 <= float(outliers) <= 1.0:
+        raise BadInputError(None, f"the outlier fraction must be between 0 and 1, not {outliers}")
+    try:
+        style_named(variant)
+    except ValueError as exc:
+        raise BadInputError(None, str(exc)) from None
+
+
 def demo_job(project, params: dict) -> Generator[Progress, None, "DemoResult"]:
     """The ``demo`` job kind (run in a child process by the app): fill the new, empty demo project and
     train its first model. ``params``: the keyword arguments of :func:`populate_demo`."""
@@ -130,13 +154,15 @@ def demo_job(project, params: dict) -> Generator[Progress, None, "DemoResult"]:
 def build_demo(folder: Path, n_scenes: int = DEMO_SCENES, seed: int = 0, labelled_fraction: float = 1.0,
                train: bool = False, train_args=None, n_scenes_3d: int = 0,
                questions_per_scene: int = DEMO_QUESTIONS_PER_SCENE,
-               questions_per_scene_3d: int = DEMO_QUESTIONS_PER_SCENE_3D) -> Generator[Progress, None, DemoResult]:
+               questions_per_scene_3d: int = DEMO_QUESTIONS_PER_SCENE_3D, outliers: float = 0.0,
+               variant: str = "demo") -> Generator[Progress, None, DemoResult]:
     """Create the demo project in ``folder`` (or open it if it is already there).
 
     With ``train``, a first model is trained on the labelled seed and scores the pool, so the demo
     opens with proposals and uncertainty.
     """
     t0 = time.perf_counter()
+    check_options(outliers, variant)
     folder = Path(folder).expanduser().resolve()
     if (folder / "project.db").exists():
         project = Project.open(folder)
@@ -149,7 +175,7 @@ def build_demo(folder: Path, n_scenes: int = DEMO_SCENES, seed: int = 0, labelle
     project = Project.create(folder, name=DEMO_NAME)
     try:
         result = yield from populate_demo(project, n_scenes, seed, labelled_fraction, train, train_args, n_scenes_3d,
-                                          questions_per_scene, questions_per_scene_3d)
+                                          questions_per_scene, questions_per_scene_3d, outliers, variant)
     finally:
         project.close()
     result.seconds = time.perf_counter() - t0
@@ -159,14 +185,19 @@ def build_demo(folder: Path, n_scenes: int = DEMO_SCENES, seed: int = 0, labelle
 def populate_demo(project: Project, n_scenes: int = DEMO_SCENES, seed: int = 0, labelled_fraction: float = 1.0,
                   train: bool = False, train_args=None, n_scenes_3d: int = 0,
                   questions_per_scene: int = DEMO_QUESTIONS_PER_SCENE,
-                  questions_per_scene_3d: int = DEMO_QUESTIONS_PER_SCENE_3D) -> Generator[Progress, None, DemoResult]:
+                  questions_per_scene_3d: int = DEMO_QUESTIONS_PER_SCENE_3D, outliers: float = 0.0,
+                  variant: str = "demo") -> Generator[Progress, None, DemoResult]:
     """Draw the demo's scenes into an open, empty project, import them (one transaction) and, with
-    ``train``, train its first model (:func:`first_model_args` unless ``train_args``)."""
+    ``train``, train its first model (:func:`first_model_args` unless ``train_args``).
+
+    ``outliers``: the share of 2D questions made unanswerable or mislabelled; ``variant``: the 2D
+    generator's style (``demo`` or ``shifted``: a second labelled set unlike the demo)."""
+    check_options(outliers, variant)
     t0 = time.perf_counter()
     result = DemoResult(project.folder, True, n_scenes=n_scenes)
     yield Progress("generating", 0, n_scenes, f"drawing {n_scenes} scenes")
     records = list(shapes2d_records(project.media_dir / "shapes2d", n_scenes, seed, labelled_fraction,
-                                    questions_per_scene=questions_per_scene))
+                                    questions_per_scene=questions_per_scene, outliers=outliers, style=variant))
     scenes3d: list = []
     if n_scenes_3d:
         yield Progress("generating", n_scenes, n_scenes, f"sampling {n_scenes_3d} 3D scenes")
@@ -181,6 +212,10 @@ def populate_demo(project: Project, n_scenes: int = DEMO_SCENES, seed: int = 0, 
     n_hidden = sum(1 for r in records if r.answer is None)
     result.steps.append(f"generated {n_scenes} 2D scenes and {n_scenes_3d} 3D scenes with "
                         f"{report.questions_added} questions (seed {seed}); {n_hidden} training questions left for review")
+    n_out = sum(1 for r in records if r.question_meta.get("outlier"))
+    if variant != "demo" or outliers:
+        result.steps.append(f"2D style {variant}; {n_out} questions made unanswerable or mislabelled "
+                            f"(marked 'outlier' in their metadata)")
     yield Progress("imported", 1, 1, f"{report.questions_added} questions imported")
     if train:
         from .train.pipeline import run_training
