@@ -168,6 +168,10 @@ def _launch_gui(folder: Path | None, start_job: tuple[str, dict] | None = None) 
 
 
 def cmd_gui(args) -> int:
+    if getattr(args, "db", None):  # a team server: its project.json in --project (or a local folder) opens it
+        from .cli_team import team_folder_for
+
+        return _launch_gui(team_folder_for(args.db, args.project))
     return _launch_gui(Path(args.project) if args.project else None)
 
 
@@ -186,7 +190,9 @@ def _add_demo(add) -> None:
 
 def _add_gui(add) -> None:
     p = add("gui", cmd_gui, "open the desktop app")
-    p.add_argument("--project", help="project folder to open")
+    p.add_argument("--project", help="project folder to open (with --db: the team project's local folder)")
+    p.add_argument("--db", metavar="URL", help="open the team project on this database server, e.g. "
+                                               "postgresql://user@host/db")
 
 
 def _format_type(registry, formats):
@@ -387,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(add)
     _add_stats(add)
     __import__("vqa_studio.cli_info").cli_info.add_commands(add)
+    __import__("vqa_studio.cli_team").cli_team.add_commands(add)
     return parser
 
 

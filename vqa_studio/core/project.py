@@ -366,16 +366,23 @@ class Project:
 
     def record(self, question_id: int, action: Action | str, answer: str | None = None, *, pick: int | None = None,
                note: str | None = None, annotator: str | None = None, acquisition: str | None = None,
-               expect_status: Status | None = None) -> Correction:
+               expect_status: Status | None = None, base_version: int | None = None) -> Correction:
         """Apply one review action as its own committed transaction; returns the history row.
 
         ``accept`` takes the active model's top proposal (or confirms the imported answer when there
         is no proposal), ``pick`` takes proposal number ``pick`` (1-5), ``correct`` stores the typed
         ``answer``, ``flag`` marks the question as bad with a ``note``, ``skip`` defers it,
-        ``auto_accept`` is the confidence threshold accepting the proposal.
+        ``auto_accept`` is the confidence threshold accepting the proposal. With ``base_version`` (the
+        question's version the annotator saw) a question changed since raises ``EditConflictError``.
         """
         return review.record(self, question_id, action, answer, pick=pick, note=note, annotator=annotator,
-                             acquisition=acquisition, expect_status=expect_status)
+                             acquisition=acquisition, expect_status=expect_status, base_version=base_version)
+
+    def team(self, annotator: str | None = None, lease_s: float | None = None):
+        """Claims (leases) on questions for ``annotator`` (default: this project's): ``core.team.Team``."""
+        from .team import Team
+
+        return Team(self, annotator, lease_s)
 
     def record_many(self, question_ids: Sequence[int], action: Action | str, *, annotator: str | None = None,
                     expect_status: Status | Sequence[Status] | None = None, chunk: int = 500,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generator, Sequence
 
 from .data import vocab
-from .errors import ConflictError, ProjectError
+from .errors import ConflictError, EditConflictError, ProjectError
 from .store import history as history_rows
 from .store.db import when_unlocked
 from .store import repository as repo
@@ -39,6 +39,7 @@ class ReviewRecord:
     human_answers: list[tuple[str, str]]  # (annotator, answer) still in effect, see effective_answers
     imported: list[dict[str, Any]]  # [{answer, confidence, answer_id}] that came with the import
     version: str | None
+    revision: int = 0  # the question's version when read: an edit based on it is checked against it
 
 
 def review_record(project: "Project", question_id: int, version: str | None) -> ReviewRecord | None:
@@ -52,7 +53,8 @@ def review_record(project: "Project", question_id: int, version: str | None) -> 
         pred = repo.get_prediction(conn, question_id, version) if version else None
         hist = repo.history(conn, question_id)
         imported = repo.imported_answers(conn, question_id)
-    return ReviewRecord(q, item, pred, hist, effective_answers(hist), imported, version)
+        revision = repo.question_version(conn, question_id) or 0
+    return ReviewRecord(q, item, pred, hist, effective_answers(hist), imported, version, revision)
 
 
 # --- actions -------------------------------------------------------------------------------------------
@@ -91,7 +93,7 @@ def after_state(q: Question, proposals: Sequence[str] | None, action: Action, an
 
 
 def _apply(conn, q: Question, action: Action, answer: str | None, pick: int | None, note: str | None,
-           annotator: str, version: str | None, acq: str, set_note: bool) -> Correction:
+           annotator: str, version: str | None, acq: str, set_note: bool, base_version: int | None = None) -> Correction:
     """Write one action on ``q`` (history row and current state) in the caller's transaction; with
     ``set_note`` the question's note becomes ``note`` (a flag), else it is kept."""
     proposals, score = repo.proposal_and_score(conn, q.id, version, acq) if version else (None, None)
@@ -99,7 +101,7 @@ def _apply(conn, q: Question, action: Action, answer: str | None, pick: int | No
     c = repo.insert_correction(
         conn, question_id=q.id, action=action.value, before_answer=q.answer, after_answer=after_answer,
         before_status=q.status.value, after_status=after_status.value, annotator=annotator,
-        model_version=version, score=score, acquisition=acq, note=note,
+        model_version=version, score=score, acquisition=acq, note=note, base_version=base_version,
     )
     if set_note:
         repo.set_question_state(conn, q.id, after_answer, after_status, note, keep_note=False)
@@ -108,9 +110,24 @@ def _apply(conn, q: Question, action: Action, answer: str | None, pick: int | No
     return c
 
 
+def _conflict(conn, q: Question, action: Action, answer: str | None, pick: int | None, version: str | None,
+              acq: str, base_version: int, current: int) -> EditConflictError:
+    """What the annotator tried and what is in place now, for an edit based on an older version."""
+    proposals = repo.proposal_and_score(conn, q.id, version, acq)[0] if version else None
+    try:
+        mine = after_state(q, proposals, action, answer, pick)[0] if action in _ANSWER_ACTIONS else None
+    except (ConflictError, ValueError):
+        mine = answer
+    last = repo.last_change(conn, q.id)
+    return EditConflictError(q.id, mine=mine, action=action.value, theirs=q.answer, their_status=q.status.value,
+                             their_annotator=last.annotator if last else None, base_version=base_version,
+                             current_version=current)
+
+
 def _record(project: "Project", question_id: int, action: Action | str, answer: str | None = None, *,
            pick: int | None = None, note: str | None = None, annotator: str | None = None,
-           acquisition: str | None = None, expect_status: Status | None = None) -> Correction:
+           acquisition: str | None = None, expect_status: Status | None = None,
+           base_version: int | None = None) -> Correction:
     """One review action as its own committed transaction (see ``Project.record``)."""
     action = Action(action)
     if action in (Action.UNDO, Action.REDO):
@@ -124,8 +141,12 @@ def _record(project: "Project", question_id: int, action: Action | str, answer: 
             raise ConflictError(f"question {question_id} is now {q.status.value}, not {expect_status.value}")
         version, acq_setting = repo.get_infos(conn, "active_model", "acquisition")
         acq = acquisition or acq_setting or DEFAULT_ACQUISITION
+        if base_version is not None:
+            current = repo.question_version(conn, question_id)
+            if current != base_version:  # someone else's edit came first: tell, never overwrite
+                raise _conflict(conn, q, action, answer, pick, version, acq, base_version, current)
         return _apply(conn, q, action, answer, pick, note, annotator, version, acq,
-                      set_note=action is Action.FLAG)
+                      set_note=action is Action.FLAG, base_version=base_version)
 
 
 def record_many(project: "Project", question_ids: Sequence[int], action: Action | str, *,
@@ -253,11 +274,16 @@ def effective_answers(hist: Sequence[Correction]) -> list[tuple[str, str]]:
 
 def record(project: "Project", question_id: int, action: Action | str, answer: str | None = None, *,
            pick: int | None = None, note: str | None = None, annotator: str | None = None,
-           acquisition: str | None = None, expect_status: Status | None = None) -> Correction:
+           acquisition: str | None = None, expect_status: Status | None = None,
+           base_version: int | None = None) -> Correction:
     """One review action as its own committed transaction (see ``Project.record``); while another
-    program holds the write lock (a long import), it waits for it instead of failing."""
+    program holds the write lock (a long import), it waits for it instead of failing.
+
+    ``base_version``: the question's version the annotator saw (``ReviewRecord.revision``); if the
+    question changed since, ``EditConflictError`` (with both answers) is raised and nothing is written."""
     return when_unlocked(lambda: _record(project, question_id, action, answer, pick=pick, note=note,
-                                         annotator=annotator, acquisition=acquisition, expect_status=expect_status))
+                                         annotator=annotator, acquisition=acquisition, expect_status=expect_status,
+                                         base_version=base_version))
 
 
 def undo(project: "Project", correction_id: int, annotator: str | None = None) -> Correction:

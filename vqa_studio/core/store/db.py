@@ -208,7 +208,14 @@ def machine_fault(exc: BaseException) -> str | None:
 
     from sqlalchemy.exc import OperationalError
 
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     text = str(getattr(exc, "orig", None) or exc).lower()
+    if isinstance(exc, (ArgumentError, NoSuchModuleError)):
+        return f"not a usable database URL: {exc}"
+    if isinstance(exc, OperationalError) and "psycopg" in type(getattr(exc, "orig", exc)).__module__:
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return f"cannot use the database server ({first}); nothing was changed"
     if isinstance(exc, OperationalError) or "sqlite3" in type(getattr(exc, "orig", exc)).__module__:
         if "locked" in text or "busy" in text:
             return ("the project's database is locked by another program (another VQA Studio, a backup or sync "
@@ -250,3 +257,11 @@ def when_unlocked(fn, patience_s: float = REVIEW_LOCK_PATIENCE_S):
             if not is_locked(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def safe_url(url: str) -> str:
+    """A database URL as it may be shown (the password hidden)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL at all: say it as given
+        return str(url)

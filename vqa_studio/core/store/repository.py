@@ -102,6 +102,18 @@ def get_question(conn: Connection, question_id: int, for_update: bool = False) -
     return _question(row) if row else None
 
 
+def question_version(conn: Connection, question_id: int) -> int | None:
+    """The question's version (raised by every change of its answer or status), None if no such question."""
+    return conn.execute(select(s.questions.c.version).where(s.questions.c.id == question_id)).scalar()
+
+
+def last_change(conn: Connection, question_id: int) -> Correction | None:
+    """The question's newest history row (who changed it last, and to what)."""
+    row = conn.execute(select(s.corrections).where(s.corrections.c.question_id == question_id)
+                       .order_by(s.corrections.c.id.desc()).limit(1)).first()
+    return _correction(row) if row else None
+
+
 def get_questions(conn: Connection, question_ids: Sequence[int]) -> dict[int, Question]:
     out: dict[int, Question] = {}
     for chunk in _chunks(list(question_ids), 900):
@@ -228,7 +240,9 @@ def recent_corrections(conn: Connection, limit: int = 100, annotator: str | None
 
 def set_question_state(conn: Connection, question_id: int, answer: str | None, status: Status, note: str | None = None,
                        keep_note: bool = True) -> None:
-    values: dict[str, Any] = {"answer": answer, "status": status.value, "updated_at": utcnow()}
+    # every change of state raises the question's version (optimistic concurrency, core.review)
+    values: dict[str, Any] = {"answer": answer, "status": status.value, "updated_at": utcnow(),
+                              "version": s.questions.c.version + 1}
     if not keep_note:
         values["note"] = note
     conn.execute(update(s.questions).where(s.questions.c.id == question_id).values(**values))

@@ -81,6 +81,9 @@ questions = Table(
     Column("meta", JSON, nullable=True),  # e.g. a CLEVR program and question family
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # raised by every change of answer or status: a correction based on an older version is a
+    # conflict (optimistic concurrency between annotators, see core.review)
+    Column("version", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_questions_item_id", "item_id"),
     Index("ix_questions_status", "status"),
     Index("ix_questions_external_id", "external_id"),
@@ -119,6 +122,8 @@ corrections = Table(
     Column("acquisition", String(32), nullable=True),
     Column("note", Text, nullable=True),
     Column("target_id", Integer, ForeignKey("corrections.id"), nullable=True),
+    # the question's version the annotator saw (None: not checked); the row sets version + 1
+    Column("base_version", Integer, nullable=True),
     Index("ix_corrections_question_id", "question_id"),
     Index("ix_corrections_created_at", "created_at"),
 )
@@ -226,6 +231,19 @@ question_cuboids = Table(
     metadata,
     Column("question_id", Integer, ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True),
     Column("cuboid_id", Integer, ForeignKey("cuboids.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# who works on which question (team review): a claim is a lease that expires unless renewed;
+# an expired one is taken over by the next annotator the queue hands the question to
+claims = Table(
+    "claims",
+    metadata,
+    Column("question_id", Integer, ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True),
+    Column("annotator", String(64), nullable=False),
+    Column("claimed_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_claims_annotator", "annotator"),
+    Index("ix_claims_expires_at", "expires_at"),
 )
 
 # dataset cartography of a model version (issue 13): per question, its training dynamics (mean and
