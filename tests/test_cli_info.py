@@ -27,3 +27,21 @@ def test_info_as_a_command():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert set(json.loads(out.stdout)) >= {"app", "python", "torch", "qt", "open3d", "device", "data_dir", "log_dir"}
+
+
+def test_info_imports_reports_each_optional_module(capsys):
+    from vqa_studio.core.sysinfo import OPTIONAL_IMPORTS
+
+    assert cli.main(["info", "--imports"]) == 0
+    out = capsys.readouterr().out
+    for name in OPTIONAL_IMPORTS:
+        assert f"import {name}" in out
+
+
+def test_info_imports_exits_2_when_one_fails(capsys, monkeypatch):
+    from vqa_studio.core import sysinfo
+
+    monkeypatch.setitem(sysinfo.OPTIONAL_IMPORTS, "no_such_module_vqa", "a feature")
+    assert cli.main(["info", "--imports", "--json"]) == 2
+    info = json.loads(capsys.readouterr().out)
+    assert info["import no_such_module_vqa"].startswith("FAILED")

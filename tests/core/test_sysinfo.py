@@ -83,3 +83,15 @@ def test_user_log_dir_per_platform(monkeypatch, tmp_path):
 
 def test_info_is_json_serialisable():
     assert json.loads(json.dumps(sysinfo.collect()))["app"] == __version__
+
+
+def test_check_imports_names_what_fails_and_why():
+    out = sysinfo.check_imports({"json": "JSON", "no_such_module_vqa": "a feature"})
+    assert out["import json"] == "ok (JSON)"
+    assert out["import no_such_module_vqa"].startswith("FAILED: ModuleNotFoundError")
+    assert out["import no_such_module_vqa"].endswith("(a feature)")
+
+
+def test_format_info_puts_the_imports_in_their_own_block():
+    text = sysinfo.format_info({"app": "1.0", "import open3d": "ok (clouds)"})
+    assert text.splitlines() == ["VQA Studio  1.0", "import open3d  ok (clouds)"]

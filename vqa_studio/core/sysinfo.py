@@ -40,6 +40,32 @@ _DISTS = {
 }
 
 
+#: modules the app imports only when a feature needs them, and that feature: what ``--imports`` checks
+#: (a frozen build may leave one out, or miss one of its dependencies)
+OPTIONAL_IMPORTS = {
+    "cv2": "images",
+    "open3d": "PCD binary_compressed and PLY files with lists",
+    "laspy": "LAS / LAZ point clouds",
+    "OpenGL": "the 3D view",
+    "psycopg2": "the team database on PostgreSQL",
+    "transformers": "pretrained backbones, hf: and vilt:",
+}
+
+
+def check_imports(modules: dict[str, str] | None = None) -> dict[str, str]:
+    """``{"import <module>": "ok (feature)" | "FAILED: why (feature)"}``, importing each module."""
+    import importlib
+
+    out = {}
+    for name, feature in (OPTIONAL_IMPORTS if modules is None else modules).items():
+        try:
+            importlib.import_module(name)
+            out[f"import {name}"] = f"ok ({feature})"
+        except Exception as exc:  # noqa: BLE001 - ImportError, or a broken extension module
+            out[f"import {name}"] = f"FAILED: {type(exc).__name__}: {exc} ({feature})"
+    return out
+
+
 def package_version(module: str) -> str:
     """The installed version of ``module`` (``torch``, ``PySide6``, ``open3d``) without importing it:
     its distribution's metadata; an already-imported module's ``__version__``; ``not installed``."""
@@ -98,8 +124,9 @@ def report_line(conn, target: str = "vqa_studio.core.sysinfo:device_summary") ->
         conn.close()
 
 
-def collect(probe_device: bool = True) -> dict[str, str]:
-    """Versions, executable, device choice and the per-user folders, as strings keyed like ``LABELS``."""
+def collect(probe_device: bool = True, imports: bool = False) -> dict[str, str]:
+    """Versions, executable, device choice and the per-user folders, as strings keyed like ``LABELS``;
+    with ``imports``, whether each of ``OPTIONAL_IMPORTS`` imports (slow: open3d takes a second or two)."""
     frozen = bool(getattr(sys, "frozen", False))
     info = {
         "app": __version__ + (" (frozen build)" if frozen else ""),
@@ -117,6 +144,8 @@ def collect(probe_device: bool = True) -> dict[str, str]:
             device, why, detail = "unknown", f"torch could not be asked: {type(exc).__name__}: {exc}", ""
         info.update(device=device, device_reason=why, device_detail=detail)
     info.update(data_dir=str(user_data_dir()), log_dir=str(user_log_dir()))
+    if imports:
+        info.update(check_imports())
     return info
 
 
@@ -124,5 +153,8 @@ def format_info(info: dict[str, str]) -> str:
     """Aligned ``label  value`` lines, in ``LABELS`` order (unknown keys after, under their own name)."""
     keys = [k for k in LABELS if k in info] + [k for k in info if k not in LABELS]
     labels = {k: LABELS.get(k, k) for k in keys}
-    width = max((len(v) for v in labels.values()), default=0)
-    return "\n".join(f"{labels[k]:<{width}}  {info[k]}" for k in keys if info[k] != "")
+    lines = []
+    for block in ([k for k in keys if not k.startswith("import ")], [k for k in keys if k.startswith("import ")]):
+        width = max((len(labels[k]) for k in block), default=0)
+        lines += [f"{labels[k]:<{width}}  {info[k]}" for k in block if info[k] != ""]
+    return "\n".join(lines)
