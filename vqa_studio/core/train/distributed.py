@@ -82,6 +82,12 @@ def is_main() -> bool:
     return rank is None or rank.rank == 0
 
 
+def timed(probe_of, *args):
+    """The precision probe of one process; None in several (a timing differs between ranks: they must
+    choose the same precision)."""
+    return None if current() is not None else probe_of(*args)
+
+
 @dataclass
 class Rank:
     """One training process of several, and what the loop asks of the group."""

@@ -365,8 +365,7 @@ def _train_kind(kind: ItemKind, train_q: list[QA], data: _RunData, args: Trainin
     train_ds = VQADataset(train_q, data.media, data.encoders)
     val_ds = VQADataset(val_q, data.media, data.encoders) if val_q else None
     config = model_config(args, kind, data.encoders)
-    precision = choose_precision(device, args.amp, probe=None if distributed.current() else  # no timing: the
-                                 _precision_probe(config, train_ds, device, args))  # ranks must agree
+    precision = choose_precision(device, args.amp, probe=distributed.timed(_precision_probe, config, train_ds, device, args))
     if precision.reason:
         messages.append(f"{kind.value}: precision {precision.name} ({precision.reason})")
     members: list[VQANet] = []
