@@ -13,15 +13,17 @@ threshold with numpy, so a slider in the GUI can preview as it moves.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generator, Sequence
 
 import numpy as np
 from ..data.vocab import vqa_accuracy
 from ..errors import ConflictError
+from ..store import dynamics_rows
 from ..store import predictions as prediction_rows
 from ..store import repository as repo
 from ..types import LABEL_STATUSES, Action, Progress, Status
+from .guarantee import DEFAULT_DELTA, DEFAULT_TARGET, Threshold, audit_sample, precision_threshold
 
 #: statuses a person has not looked at yet (what auto-accept may take)
 UNREVIEWED = (Status.NEW, Status.PROPOSED)
@@ -56,6 +58,23 @@ class AutoAcceptData:
     pool_status: list[Status]
     val_conf: np.ndarray  # float64 [V]
     val_acc: np.ndarray  # float64 [V]: VQA accuracy of the top answer
+    n_audits: int = 0  # of the V: decided audits of auto-accepted answers (1 confirmed, 0 corrected)
+
+    @property
+    def val_correct(self) -> np.ndarray:
+        """bool [V]: the top answer is fully right (VQA accuracy 1; any partial credit is a mistake)."""
+        return self.val_acc >= 1.0 - 1e-9
+
+    def guarantee(self, target: float = DEFAULT_TARGET, delta: float = DEFAULT_DELTA, *,
+                  mode: str = "fixed_sequence") -> Threshold:
+        """The lowest threshold whose held-out precision has a one-sided Clopper-Pearson lower bound of
+        at least ``target`` (``guarantee.precision_threshold`` on the labelled validation questions
+        plus the decided audits)."""
+        return precision_threshold(self.val_conf, self.val_correct, target, delta, mode=mode)
+
+    def pool_coverage(self, threshold: float) -> float:
+        """Share of the unreviewed pool at or above ``threshold`` (what auto-accept would take)."""
+        return float(np.count_nonzero(self.pool_conf >= threshold)) / len(self.pool_conf) if len(self.pool_conf) else 0.0
 
     def preview(self, threshold: float) -> AutoAcceptPreview:
         n_accept = int(np.count_nonzero(self.pool_conf >= threshold))
@@ -103,16 +122,19 @@ def load_auto_accept_data(project, model_version: str | None = None, *, val_spli
             elif r.split == val_split and r.status in labels and r.answer is not None:
                 val.append((r.question_id, conf, r.top, Status(r.status), r.answer))
         imported = repo.imported_answers_many(conn, [v[0] for v in val]) if val else {}
+        audited = [a for a in dynamics_rows.audits(conn, pending=False) if a.confidence is not None]
     pool.sort(key=lambda t: (-t[0], t[1]))
-    val_conf = np.asarray([v[1] for v in val], dtype=np.float64)
+    # the decided audits join the held-out set: a random share of what auto-accept took, checked by a person
+    val_conf = np.asarray([v[1] for v in val] + [a.confidence for a in audited], dtype=np.float64)
     val_acc = np.asarray([vqa_accuracy(top, _label_answers(st, ans, imported.get(qid, [])))
-                          for qid, _, top, st, ans in val], dtype=np.float64)
+                          for qid, _, top, st, ans in val] + [float(a.outcome == "confirmed") for a in audited],
+                         dtype=np.float64)
     return AutoAcceptData(
         version,
         np.asarray([t[1] for t in pool], dtype=np.int64),
         np.asarray([t[0] for t in pool], dtype=np.float64),
         [t[2] for t in pool],
-        val_conf, val_acc,
+        val_conf, val_acc, len(audited),
     )
 
 
@@ -126,20 +148,23 @@ class AutoAcceptResult:
     accepted: list[int]
     conflicts: int = 0  # questions someone reviewed between the preview and the apply: left alone
     seconds: float = 0.0
+    audited: list[int] = field(default_factory=list)  # of the accepted: sent to the audit queue
 
     def summary(self) -> str:
         extra = f" ({self.conflicts} changed meanwhile and were left alone)" if self.conflicts else ""
-        return f"auto-accepted {len(self.accepted):,} questions at confidence >= {self.threshold:.2f}{extra}"
+        audits = f"; {len(self.audited):,} sent to the audit queue" if self.audited else ""
+        return f"auto-accepted {len(self.accepted):,} questions at confidence >= {self.threshold:.4g}{extra}{audits}"
 
 
 def apply_auto_accept(project, threshold: float, model_version: str | None = None, *,
-                      data: AutoAcceptData | None = None, limit: int | None = None
-                      ) -> Generator[Progress, None, AutoAcceptResult]:
+                      data: AutoAcceptData | None = None, limit: int | None = None, audit_share: float = 0.0,
+                      seed: int | None = None) -> Generator[Progress, None, AutoAcceptResult]:
     """Auto-accept every unreviewed question at confidence >= ``threshold``, most confident first.
 
     Each question is its own transaction (one ``auto_accept`` history row), so closing the
     generator (cancel) keeps what was accepted so far and nothing half-done. A question whose
-    status changed since ``data`` was loaded (someone reviewed it) is left alone.
+    status changed since ``data`` was loaded (someone reviewed it) is left alone. A random
+    ``audit_share`` of the accepted questions goes to the audit queue (``audit.py``) at the end.
     """
     t0 = time.perf_counter()
     data = data or load_auto_accept_data(project, model_version)
@@ -162,5 +187,22 @@ def apply_auto_accept(project, threshold: float, model_version: str | None = Non
     except StopIteration as stop:
         result.accepted = [c.question_id for c in stop.value]
     result.conflicts = total - len(result.accepted)
+    if audit_share > 0 and result.accepted:
+        result.audited = _queue_audits(project, data, result.accepted, threshold, audit_share, seed)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _queue_audits(project, data: AutoAcceptData, accepted: list[int], threshold: float, share: float,
+                  seed: int | None) -> list[int]:
+    """Send a uniform random ``share`` of the ``accepted`` questions to the audit queue."""
+    picks = [accepted[i] for i in audit_sample(len(accepted), share, seed).tolist()]
+    if not picks:
+        return []
+    conf = dict(zip(data.pool_ids.tolist(), data.pool_conf.tolist()))
+    answers = {q: qq.answer for q, qq in project.questions(picks).items()}
+    rows = [{"question_id": q, "model_version": data.version, "answer": answers.get(q), "confidence": conf.get(q),
+             "threshold": float(threshold)} for q in picks]
+    with project.writer.begin() as conn:
+        dynamics_rows.add_audits(conn, rows)
+    return picks

@@ -24,6 +24,7 @@ from ..store import codec
 from ..store import predictions as prediction_rows
 from ..types import ItemKind, Progress
 from ..uncertainty import acquisition, sampling
+from ..uncertainty.oov import OOV, oov_scores, type_answer_sets
 from .args import ScoringArgs
 
 TOP_K = 5
@@ -159,6 +160,8 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
                             "fused": [], "centres": []}
     scores: dict[str, list] = {}
     methods = list(args.methods or acquisition.acquisition_names())
+    type_answers = _type_answers(bundle, snapshot)
+    qtype = {qa.question_id: qa.question_type for qa in questions}
     for kind in (ItemKind.IMAGE, ItemKind.CLOUD):
         qs = [qa for qa in questions if qa.kind is kind]
         if not qs or kind not in bundle.nets:
@@ -172,6 +175,7 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
         idx, p = acquisition.top_k(probs, TOP_K)
         for name, vals in acquisition.score_all(probs, methods).items():
             scores.setdefault(name, []).append(vals)
+        scores.setdefault(OOV, []).append(oov_scores(probs, [qtype[q] for q in qids.tolist()], type_answers))
         out["question_ids"].append(qids)
         out["top_idx"].append(idx)
         out["top_p"].append(p)
@@ -183,6 +187,15 @@ def score_questions(bundle: ModelBundle, snapshot: Snapshot, media: MediaTensors
                                               (np.concatenate(v) if v else np.zeros(0))) for k, v in out.items()}
     cols["scores"] = {k: np.concatenate(v) for k, v in scores.items()}
     return cols
+
+
+def _type_answers(bundle: ModelBundle, snapshot: Snapshot | None) -> dict[str, np.ndarray]:
+    """The answer classes each question type has among the labelled questions (for the OOV score)."""
+    if snapshot is None:
+        return {}
+    index = bundle.encoders.answers.index
+    labelled = [qa for qa in snapshot.questions if snapshot.is_labelled(qa)]
+    return type_answer_sets([qa.question_type for qa in labelled], [index(qa.answer) for qa in labelled])
 
 
 def write_predictions(project, version: str, answers: Sequence[str], cols: dict,

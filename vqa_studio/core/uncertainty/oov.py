@@ -26,6 +26,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 DEFAULT_FALSE_FLAG_RATE = 0.05
+#: the name the score is stored under with the uncertainty scores of every prediction
+OOV = "oov"
 
 
 def _mean_probs(probs) -> np.ndarray:
