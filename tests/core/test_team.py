@@ -58,6 +58,11 @@ def test_released_questions_go_to_the_next_claimer(team_project):
     assert alice.release(everything[:2]) == 2
     assert bob.claim_next(5) == everything[:2]
     assert alice.release() == 16 and alice.claims() == []
+    # done with one (answered), on to the next: the release is part of the next claim's transaction
+    first = bob.claims()[0].question_id
+    p.record(first, Action.CORRECT, "red", annotator="bob")
+    nxt = bob.claim_next(2, release=[first])
+    assert first not in nxt and bob.holder(first) is None and len(nxt) == 2
 
 
 def test_answered_questions_leave_the_queue(team_project):

@@ -73,16 +73,20 @@ class Team:
         self.lease_s = float(lease_s) if lease_s is not None else lease_seconds(project)
 
     def claim_next(self, n: int = 1, *, order_by: str | None = None, filters: QueueFilter | None = None,
-                   descending: bool = True) -> list[int]:
+                   descending: bool = True, release: Sequence[int] = ()) -> list[int]:
         """Claim the next ``n`` questions of the queue (by default those still to review, most
         informative first) that nobody else holds; questions this annotator already holds come too
-        (their lease is renewed). Returns their ids in queue order (fewer when the queue runs dry)."""
+        (their lease is renewed). Returns their ids in queue order (fewer when the queue runs dry).
+        ``release``: questions this annotator is done with, released in the same transaction."""
         filt = leases.to_review_filter(filters)
-        return when_unlocked(lambda: self._claim_next(n, order_by, filt, descending))
+        return when_unlocked(lambda: self._claim_next(n, order_by, filt, descending, list(release)))
 
-    def _claim_next(self, n: int, order_by: str | None, filt: QueueFilter, descending: bool) -> list[int]:
+    def _claim_next(self, n: int, order_by: str | None, filt: QueueFilter, descending: bool,
+                    release: list[int]) -> list[int]:
         got: list[int] = []
         with self.project.writer.begin() as conn:
+            if release:
+                leases.release(conn, release, self.annotator)
             version = filt.model_version or repo.get_info(conn, "active_model")
             order = order_by or repo.get_info(conn, "acquisition") or DEFAULT_ACQUISITION
             now = utcnow()
