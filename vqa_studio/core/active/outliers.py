@@ -21,6 +21,7 @@ from typing import Mapping
 import numpy as np
 
 from ..store import dynamics_rows
+from ..uncertainty.oov import DEFAULT_FALSE_FLAG_RATE, OOV, fit_oov_threshold
 from .cartography import cartography, transfer_outlier_scores
 
 DEFAULT_THRESHOLD = 0.5
@@ -135,3 +136,34 @@ def category_counts(rows: list[OutlierRow]) -> dict[str, int]:
         key = r.category or "not trained on"
         out[key] = out.get(key, 0) + 1
     return out
+
+
+@dataclass(frozen=True)
+class OOVReport:
+    """Questions whose right answer may be outside the model's vocabulary (``uncertainty/oov.py``)."""
+
+    threshold: float  # fitted on labelled validation questions whose answer is in the vocabulary
+    false_flag_rate: float
+    n_fitted: int  # how many such questions the threshold was fitted on
+    flagged: list[tuple[int, float, str, str | None]]  # (question id, score, text, top answer), highest first
+    n_scored: int
+
+
+def oov_report(project, version: str | None = None, *, false_flag_rate: float = DEFAULT_FALSE_FLAG_RATE,
+               statuses: tuple[str, ...] | None = ("new", "proposed", "auto_accepted")) -> OOVReport:
+    """Flag the questions (by default those no person has answered) whose stored OOV score is above
+    the threshold fitted on labelled validation questions with in-vocabulary answers (all labelled
+    ones when the validation split has none)."""
+    version = version or project.active_model
+    if not version:
+        return OOVReport(1.0, false_flag_rate, 0, [], 0)
+    with project.engine.connect() as conn:
+        rows = dynamics_rows.method_scores(conn, version, OOV)
+    labelled = {"labelled", "accepted", "corrected"}
+    fit = [r.value for r in rows if r.status in labelled and r.in_vocab and r.answer and r.split == "val"]
+    if not fit:
+        fit = [r.value for r in rows if r.status in labelled and r.in_vocab and r.answer]
+    threshold = fit_oov_threshold(fit, false_flag_rate)
+    flagged = sorted(((r.question_id, r.value, r.text, r.top) for r in rows
+                      if r.value > threshold and (statuses is None or r.status in statuses)), key=lambda t: -t[1])
+    return OOVReport(threshold, false_flag_rate, len(fit), flagged, len(rows))

@@ -113,3 +113,25 @@ def audit_counts(conn: Connection) -> dict[str | None, int]:
     """outcome (None: pending) -> count."""
     a = s.audits
     return {o: int(n) for o, n in conn.execute(select(a.c.outcome, func.count()).group_by(a.c.outcome))}
+
+
+class MethodScore(NamedTuple):
+    question_id: int
+    value: float
+    split: str
+    status: str
+    in_vocab: bool
+    text: str
+    answer: str | None  # the current answer
+    top: str | None  # the model's top answer
+
+
+def method_scores(conn: Connection, version: str, method: str) -> list[MethodScore]:
+    """Every stored ``method`` score of ``version`` with the question's split, status and answers."""
+    sc, p, q, i = s.prediction_scores, s.predictions, s.questions, s.items
+    stmt = (select(sc.c.question_id, sc.c.value, i.c.split, q.c.status, p.c.in_vocab, q.c.text, q.c.answer,
+                   p.c.answer.label("top"))
+            .select_from(sc.join(q, q.c.id == sc.c.question_id).join(i, i.c.id == q.c.item_id)
+                         .join(p, (p.c.question_id == sc.c.question_id) & (p.c.model_version == sc.c.model_version)))
+            .where(sc.c.model_version == version, sc.c.method == method))
+    return [MethodScore(*r) for r in conn.execute(stmt)]
