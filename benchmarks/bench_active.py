@@ -1,7 +1,14 @@
-"""Active learning on the demo data: labels needed to reach 90% of the full-data accuracy.
+"""Active learning on two labelled sets: labels needed to reach 90% of the full-data accuracy.
 
-    python benchmarks/bench_active.py [--scenes 1500] [--initial 300] [--batch 600] [--rounds 0]
-                                      [--full-epochs 24] [--only random --only bald ...] [--out DIR]
+    python benchmarks/bench_active.py [--small] [--set demo --set shifted] [--scenes 1500] [--questions 20]
+                                      [--initial 300] [--batch 600] [--rounds 0] [--full-epochs 24]
+                                      [--only random --only bald --only bald:power ...] [--out DIR]
+
+The sets: the demo, and the demo's generator in its shifted style (other shapes, colours, sizes,
+background and wordings; ``vqa-studio demo --variant shifted``), each in ``--out/<set>``; the last
+lines are a table with both sets' best strategy against random. ``--small`` is a size for the
+shared 2-core VM (minutes a set, not hours); the strategies with ``:power`` draw their batches by
+stochastic power sampling (diverse batches) instead of the top scores.
 
 Runs the `simulate` core (the same as `vqa-studio simulate`) for random, entropy, BALD, variation
 ratio and a deep ensemble, plus BALD with full-scope MC-dropout (to show the fast head scope selects
@@ -38,8 +45,16 @@ from vqa_studio.core.demo import build_demo  # noqa: E402
 from vqa_studio.core.project import Project  # noqa: E402
 from vqa_studio.core.train.config import TrainingArgs  # noqa: E402
 
-STRATEGIES = [("random", "head"), ("entropy", "head"), ("bald", "head"), ("variation_ratio", "head"),
-              ("ensemble", "head"), ("bald", "full")]
+STRATEGIES = [("random", "head", "top"), ("entropy", "head", "top"), ("bald", "head", "top"),
+              ("variation_ratio", "head", "top"), ("ensemble", "head", "top"), ("bald", "full", "top"),
+              ("bald", "head", "power"), ("variation_ratio", "head", "power")]
+#: the two labelled sets of the table: the demo, and the 2D generator in its shifted style (other
+#: shapes, colours, sizes, background and wordings: ``vqa-studio demo --variant shifted``)
+SETS = ("demo", "shifted")
+
+
+def _key(name: str, scope: str, selection: str) -> str:
+    return (name if scope == "head" else f"{name}:{scope}") + (":power" if selection == "power" else "")
 
 
 def _load_results(csv_path: Path, full: float) -> dict[str, SimResult]:
@@ -52,32 +67,61 @@ def _load_results(csv_path: Path, full: float) -> dict[str, SimResult]:
     return {k: SimResult(k, sorted(v), full) for k, v in points.items()}
 
 
-def main() -> None:
+def _parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", type=int, default=1500)
+    ap.add_argument("--questions", type=int, default=20, help="questions per scene")
     ap.add_argument("--initial", type=int, default=300)
     ap.add_argument("--batch", type=int, default=600)
     ap.add_argument("--rounds", type=int, default=0,
                     help="rounds at most (default 0: until the pool is used up); a strategy stops at the target")
     ap.add_argument("--epochs", type=int, default=6, help="epochs per round")
+    ap.add_argument("--min-steps", type=int, default=150, help="optimizer steps per round at least")
     ap.add_argument("--full-epochs", type=int, default=24, help="epochs of the full-data reference (from scratch)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
+    ap.add_argument("--set", action="append", choices=list(SETS), dest="sets",
+                    help="the labelled sets to run (default both: demo and shifted), each in --out/<set>")
+    ap.add_argument("--small", action="store_true",
+                    help="a size for the shared 2-core VM: 300 scenes x 10 questions, 200 initial, batches of 200, "
+                         "12 full-data epochs, random / BALD / power BALD / power variation ratio")
     ap.add_argument("--resume", action="store_true",
                     help="keep the reference and the strategies already in --out (same settings), run the rest")
     ap.add_argument("--only", action="append",
-                    help="run only these strategies, in this order: random, entropy, bald, variation_ratio, ensemble, bald:full")
+                    help="run only these strategies, in this order: " + ", ".join(_key(*k) for k in STRATEGIES))
     args = ap.parse_args()
-    by_key = {(name if scope == "head" else f"{name}:{scope}"): (name, scope) for name, scope in STRATEGIES}
+    if args.small:
+        args.scenes, args.questions, args.initial, args.batch, args.full_epochs = 300, 10, 200, 200, 12
+        args.only = args.only or ["random", "bald", "bald:power", "variation_ratio:power"]
+    return args
+
+
+def main() -> None:
+    args = _parse()
+    by_key = {_key(*k): k for k in STRATEGIES}
     unknown = [k for k in args.only or [] if k not in by_key]
     if unknown:
         raise SystemExit(f"--only: unknown strategy {', '.join(unknown)} (known: {', '.join(by_key)})")
-    settings = {k: getattr(args, k) for k in ("scenes", "initial", "batch", "rounds", "epochs", "full_epochs", "seed")}
-    args.out.mkdir(parents=True, exist_ok=True)
-    csv_path, ref_path = args.out / "active.csv", args.out / "reference.json"
+    table = []
+    for name in args.sets or list(SETS):
+        table.append(_run_set(name, args, by_key))
+    print("\nlabels to 90% of the full-data accuracy, best strategy against random:")
+    print(f"  {'set':<9} {'full-data':>9} {'random':>12} {'best strategy':<24} {'labels':>7} {'ratio':>7}")
+    for name, full, rnd, best, need, ratio in table:
+        print(f"  {name:<9} {full * 100:>8.1f}% {rnd:>12} {best:<24} {need:>7} {ratio:>7}")
+
+
+def _run_set(set_name: str, args, by_key) -> tuple:
+    """One labelled set: its reference, each strategy's curve, the summary lines; -> its table row."""
+    out = args.out / set_name
+    settings = {k: getattr(args, k) for k in ("scenes", "questions", "initial", "batch", "rounds", "epochs",
+                                              "min_steps", "full_epochs", "seed")}
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, ref_path = out / "active.csv", out / "reference.json"
     work = Path(tempfile.mkdtemp(prefix="vqa-bench-active-"))
-    folder = work / "demo"
-    drive(build_demo(folder, n_scenes=args.scenes, seed=args.seed), quiet=True)  # seeded: the same data every run
+    folder = work / set_name
+    drive(build_demo(folder, n_scenes=args.scenes, seed=args.seed, questions_per_scene=args.questions,
+                     variant=set_name), quiet=True)  # seeded: the same data every run
     project = Project.open(folder)
     snapshot = Snapshot.load(project)
     train = TrainingArgs(epochs=args.epochs, patience=1000, seed=args.seed, batch_size=64)
@@ -85,7 +129,7 @@ def main() -> None:
     n_pool = len(snapshot.labelled(["train"]))
     rounds = args.rounds or max(1, (n_pool - args.initial) // args.batch)
     base = SimConfig(initial=args.initial, batch=args.batch, rounds=rounds, seed=args.seed, epochs=args.epochs,
-                     full_epochs=args.full_epochs, train=train)
+                     min_steps=args.min_steps, full_epochs=args.full_epochs, train=train)
     saved = json.loads(ref_path.read_text()) if args.resume and ref_path.exists() else None
     if saved is not None and saved.get("settings") != settings:
         raise SystemExit(f"--resume: {ref_path} was written with other settings ({saved.get('settings')})")
@@ -99,16 +143,18 @@ def main() -> None:
         if csv_path.exists():
             csv_path.unlink()  # a new reference: earlier curves do not belong with it
     target = 0.9 * full
-    print(f"bench_active: demo {args.scenes} scenes, pool {n_pool} labelled training questions; "
-          f"full-data accuracy {full * 100:.2f}% ({how}); target 90% of it = {target * 100:.2f}%", flush=True)
+    print(f"bench_active: {set_name} set, {args.scenes} scenes x {args.questions} questions, pool {n_pool} labelled "
+          f"training questions; full-data accuracy {full * 100:.2f}% ({how}); target 90% of it = {target * 100:.2f}%",
+          flush=True)
     done = _load_results(csv_path, full) if saved is not None else {}
     results: dict[str, tuple[SimResult, float | None]] = {}
-    # "bald" is the head scope, "bald:full" the full one; --only runs them in the order given
     for key in args.only or list(by_key):
-        name, scope = by_key[key]
-        res = done.get(SimConfig(strategy=name, scope=scope).label())
+        name, scope, selection = by_key[key]
+        label = SimConfig(strategy=name, scope=scope, selection=selection).label()
+        res = done.get(label)
         if res is None:
-            cfg = SimConfig(**{**base.__dict__, "strategy": name, "scope": scope, "stop_at": target})
+            cfg = SimConfig(**{**base.__dict__, "strategy": name, "scope": scope, "selection": selection,
+                               "stop_at": target})
             res = drive(simulate(project, cfg, snapshot=snapshot, media=media, full_accuracy=full), quiet=True)
             write_csv(csv_path, [res])  # after each strategy: a long run can be resumed
             took = f"{res.seconds:.0f} s"
@@ -117,23 +163,36 @@ def main() -> None:
         need = res.labels_to_reach(target)
         results[res.strategy] = (res, need)
         pts = " ".join(f"{n}:{a * 100:.1f}" for n, a in res.points)
-        print(f"  {res.strategy:<16} labels to target: {('%.0f' % need) if need else 'not reached':>11}   "
+        print(f"  {res.strategy:<22} labels to target: {('%.0f' % need) if need else 'not reached':>11}   "
               f"curve {pts}   ({took})", flush=True)
-    png = plot_csv(csv_path, args.out / "active.png", full)
+    png = plot_csv(csv_path, out / "active.png", full)
+    row = _summary(results)
+    print(f"wrote {csv_path} and {png}")
+    project.close()
+    return (set_name, full, *row)
+
+
+def _summary(results: dict[str, tuple[SimResult, float | None]]) -> tuple[str, str, str, str]:
+    """Print the comparisons with random; -> (random's labels, best strategy, its labels, ratio) as text."""
     rnd = results.get("random", (None, None))[1]
     uncertain = {k: v for k, (_, v) in results.items() if k not in ("random",) and v}
+    row = ("-", "-", "-", "-")
     if rnd and uncertain:
         best = min(uncertain, key=uncertain.get)
+        ratio = uncertain[best] / rnd
         print(f"best uncertainty strategy: {best} needs {uncertain[best]:.0f} labels vs random {rnd:.0f}: "
-              f"ratio {uncertain[best] / rnd:.2f} [goal <= 0.5: {'OK' if uncertain[best] / rnd <= 0.5 else 'MISSED'}]")
+              f"ratio {ratio:.2f} [goal <= 0.5: {'OK' if ratio <= 0.5 else 'MISSED'}]")
+        row = (f"{rnd:.0f}", best, f"{uncertain[best]:.0f}", f"{ratio:.2f}")
     elif "random" in results and not rnd:
         most = max(n for n, _ in results["random"][0].points)
         line = f"random did not reach the target with {most} labels (all it was given)"
+        row = (f"> {most}", "-", "-", "-")
         if uncertain:  # random needs more than `most`, so the ratio is below this bound
             best = min(uncertain, key=uncertain.get)
             ratio = uncertain[best] / most
             line += (f": best uncertainty strategy {best} needs {uncertain[best]:.0f}, ratio < {ratio:.2f} "
                      f"[goal <= 0.5: {'OK' if ratio <= 0.5 else 'not shown'}]")
+            row = (f"> {most}", best, f"{uncertain[best]:.0f}", f"< {ratio:.2f}")
         print(line)
     if "random" in results:
         # a second, nearer yardstick: the labels each strategy needs for what random has at its last round
@@ -149,8 +208,7 @@ def main() -> None:
     head, full_scope = results.get("bald", (None, None))[1], results.get("bald (full)", (None, None))[1]
     if head and full_scope:
         print(f"BALD head scope {head:.0f} labels vs full scope {full_scope:.0f}: ratio {head / full_scope:.2f}")
-    print(f"wrote {csv_path} and {png}")
-    project.close()
+    return row
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from .core.errors import VQAStudioError
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BUG", "EXIT_CANCELLED", "EXIT_OK", "build_parser", "drive", "main"]
 
 from .cli_common import EXIT_BAD_INPUT, EXIT_BUG, EXIT_CANCELLED, EXIT_OK, _open, _print, _usage, _UsageError
-from .cli_models import cmd_encoders, cmd_evaluate, cmd_models, cmd_score, cmd_simulate, cmd_train
+from .cli_models import cmd_encoders, cmd_evaluate, cmd_models, cmd_score, cmd_train
+from . import cli_simulate
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -137,7 +138,8 @@ def cmd_demo(args) -> int:
 
     folder = Path(args.project) if args.project else default_demo_dir()
     params = dict(n_scenes=args.scenes, seed=args.seed, labelled_fraction=args.labelled, train=not args.no_train,
-                  n_scenes_3d=args.scenes_3d, questions_per_scene=args.questions, questions_per_scene_3d=args.questions)
+                  n_scenes_3d=args.scenes_3d, questions_per_scene=args.questions, questions_per_scene_3d=args.questions,
+                  outliers=args.outliers, variant=args.variant)
     from .core.project import Project
 
     exists = (folder / "project.db").exists()
@@ -186,6 +188,7 @@ def _add_demo(add) -> None:
     p.add_argument("--labelled", type=float, default=0.3,
                    help="fraction of the training scenes whose answers are given (the rest is the review pool)")
     p.add_argument("--no-train", action="store_true", help="do not train the first model")
+    __import__("vqa_studio.cli_simulate").cli_simulate.add_demo_options(p)
 
 
 def _add_gui(add) -> None:
@@ -330,28 +333,6 @@ def _add_models(add) -> None:
     p.add_argument("--activate", metavar="VERSION")
 
 
-def _add_simulate(add) -> None:
-    p = add("simulate", cmd_simulate, "simulate active learning on labelled data (hide labels, acquire, retrain)")
-    p.add_argument("--project", required=True)
-    p.add_argument("--strategy", action="append", required=True,
-                   help=f"random, ensemble, or an acquisition function ({_acquisition_help()}); repeatable")
-    p.add_argument("--initial", type=int, default=200, help="labels to start with (random)")
-    p.add_argument("--batch", type=int, default=200, help="labels acquired per round")
-    p.add_argument("--rounds", type=int, default=8)
-    p.add_argument("--epochs", type=int, default=6, help="epochs per round (at least --min-steps optimizer steps)")
-    p.add_argument("--min-steps", type=int, default=150, help="optimizer steps per round at least (small label sets)")
-    p.add_argument("--mc-samples", type=int, default=DEFAULT_MC_SAMPLES,
-                   help=f"MC-dropout samples per ensemble member (default {DEFAULT_MC_SAMPLES})")
-    p.add_argument("--scope", choices=["head", "full"], default="head")
-    p.add_argument("--ensemble", type=int, default=3, help="members for the ensemble strategy")
-    p.add_argument("--selection", choices=["top", "power"], default="top",
-                   help="top: the highest scores; power: drawn in proportion to the scores (diverse batches)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--full-reference", action="store_true", help="also train on every label for the 90%% line")
-    p.add_argument("--full-epochs", type=int, default=24, help="epochs of that full-data training (from scratch)")
-    p.add_argument("--out", type=Path, required=True, help="CSV of labels vs accuracy (a PNG plot is written beside it)")
-
-
 def _add_evaluate(add) -> None:
     p = add("evaluate", cmd_evaluate, "VQA accuracy of a model on a split (official VQA v2 rules)")
     p.add_argument("--project", required=True)
@@ -389,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(add)
     _add_score(add)
     _add_models(add)
-    _add_simulate(add)
+    cli_simulate.add_commands(add)
     _add_evaluate(add)
     _add_stats(add)
     __import__("vqa_studio.cli_info").cli_info.add_commands(add)

@@ -97,7 +97,7 @@ def _cmd_effort(args) -> int:
     from .core.effort_report import (
         COMPARE_ORDER,
         compare,
-        outlier_marks,
+        data_marks,
         plot,
         result_lines,
         write_csv,
@@ -113,7 +113,8 @@ def _cmd_effort(args) -> int:
     strategies = args.effort_strategy or list(COMPARE_ORDER)
     project = _open(args)
     try:
-        results = drive(compare(project, cfg, strategies, outliers=outlier_marks(project)), quiet=args.quiet)
+        outliers, truths = data_marks(project)
+        results = drive(compare(project, cfg, strategies, outliers=outliers, truths=truths), quiet=args.quiet)
     finally:
         project.close()
     if args.out is not None:
@@ -182,8 +183,8 @@ def add_demo_options(p) -> None:
     from .core.synth.shapes2d_style import STYLES
 
     p.add_argument("--outliers", type=_share01, default=0.0, metavar="FRACTION",
-                   help="make this share of the 2D questions unanswerable or mislabelled (marked 'outlier' in "
-                        "their metadata; default 0)")
+                   help="make this share of the 2D training questions unanswerable or mislabelled (marked "
+                        "'outlier' in their metadata; val and test stay clean; default 0)")
     p.add_argument("--variant", choices=sorted(STYLES), default="demo",
                    help="the 2D generator's style: demo, or shifted (other shapes, colours, sizes, background "
                         "and wordings: a second labelled set unlike the demo)")

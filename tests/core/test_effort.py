@@ -8,7 +8,7 @@ import pytest
 from vqa_studio.core.demo import build_demo
 from vqa_studio.core.effort import STRATEGIES, EffortConfig, Proposals, replay, simulate_effort
 from vqa_studio.core.effort_ledger import AUDITED, AUTO, PoolLedger
-from vqa_studio.core.effort_report import compare, outlier_marks, plot, result_lines, write_csv
+from vqa_studio.core.effort_report import compare, data_marks, plot, result_lines, write_csv
 from vqa_studio.core.errors import VQAStudioError
 from vqa_studio.core.project import Project
 from vqa_studio.core.train.config import TrainingArgs
@@ -102,7 +102,7 @@ def test_the_ledger_counts_accepts_corrections_and_audits():
     r = ledger.result
     assert (r.actions, r.accepts, r.corrections, r.audits, r.audit_mistakes, r.auto_accepted) == (3, 1, 1, 1, 1, 2)
     assert ledger.reached()
-    with pytest.raises(ValueError, match="not open"):
+    with pytest.raises(ValueError, match="already reviewed"):
         ledger.review(0)
     with pytest.raises(ValueError, match="auto-accepted"):
         ledger.audit(0)
@@ -132,9 +132,9 @@ def _cfg(**kw):
 
 
 def test_a_real_replay_on_a_tiny_demo_with_outliers(tiny, tmp_path, one_torch_thread):
-    marks = outlier_marks(tiny)
-    assert marks  # the demo marked its injected outliers
-    results = Project.run(compare(tiny, _cfg(target=0.9), ["file", "full"], outliers=marks))
+    marks, truths = data_marks(tiny)
+    assert marks and truths and set(truths) <= set(marks)  # the demo marked its injected outliers
+    results = Project.run(compare(tiny, _cfg(target=0.9), ["file", "full"], outliers=marks, truths=truths))
     assert [r.strategy for r in results] == ["file order", "full loop"]
     for r in results:
         assert r.accepts + r.corrections + r.audits == r.actions <= r.n_pool
@@ -153,3 +153,18 @@ def test_a_project_without_labelled_questions_is_a_clear_error(tmp_path):
     with Project.create(tmp_path / "empty") as p:
         with pytest.raises(VQAStudioError, match="needs labelled train and val"):
             Project.run(simulate_effort(p, _cfg()))
+
+
+def test_auto_accepted_answers_stay_in_the_queue_least_confident_first():
+    truth = [f"a{i}" for i in range(100)]
+    right = np.ones(100, bool)
+    right[[3, 40, 41, 77]] = False
+    model = FixedModel(truth, right, 0.995, 0.995, held_right=True)  # confidently wrong on four
+    ledger = PoolLedger([(t,) for t in truth], target=1.0, strategy="plain BALD")
+    res = _run(replay(ledger, model, EffortConfig(strategy="bald", target=1.0, retrain_every=1000, audit_share=0.05)))
+    assert res.auto_accepted == 100 and res.audits == 5 and res.reached
+    assert res.corrections == 4 - res.audit_mistakes
+    audited = set(np.flatnonzero(ledger.state == AUDITED).tolist())
+    last_wrong = max(i for i in (3, 40, 41, 77) if i not in audited)
+    reviews = [i for i in range(last_wrong + 1) if i not in audited]  # equal confidences: in index order
+    assert res.accepts + res.corrections == len(reviews) and res.actions == 5 + len(reviews)

@@ -45,8 +45,10 @@ def shapes2d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: 
     annotator works through, their true answer kept out of sight in the question's metadata
     (``demo_answer``) so simulations and tests can play the annotator.
 
-    ``outliers``: the share of questions made unanswerable or mislabelled (:mod:`.synth.outliers`;
-    marked ``outlier`` in the question's metadata); ``style``: the generator's style (``demo``, or
+    ``outliers``: the share of training questions made unanswerable or mislabelled
+    (:mod:`.synth.outliers`; marked ``outlier`` in the question's metadata); the val and test
+    questions stay clean, as checked held-out data should be (the model is evaluated and auto-accept
+    calibrated on them); ``style``: the generator's style (``demo``, or
     ``shifted``: other shapes, colours, sizes, background and wordings, :mod:`.synth.shapes2d_style`).
     """
     from .synth import shapes2d
@@ -57,8 +59,8 @@ def shapes2d_records(folder: Path, n_scenes: int, seed: int, labelled_fraction: 
     for path, scene in shapes2d.write_dataset(folder, n_scenes, seed=seed, questions_per_scene=questions_per_scene,
                                               **extra):
         show = scene.split != "train" or rng.random() < labelled_fraction
-        asked = inject_outliers(scene.questions, outliers, seed, scene.index, style) if outliers else \
-            [(qa, {}) for qa in scene.questions]
+        asked = inject_outliers(scene.questions, outliers, seed, scene.index, style) \
+            if outliers and scene.split == "train" else [(qa, {}) for qa in scene.questions]
         for k, (qa, marks) in enumerate(asked):
             meta = {"family": qa.family, "generator": "shapes2d", "demo_answer": qa.answer, **marks}
             if extra:
@@ -190,7 +192,7 @@ def populate_demo(project: Project, n_scenes: int = DEMO_SCENES, seed: int = 0, 
     """Draw the demo's scenes into an open, empty project, import them (one transaction) and, with
     ``train``, train its first model (:func:`first_model_args` unless ``train_args``).
 
-    ``outliers``: the share of 2D questions made unanswerable or mislabelled; ``variant``: the 2D
+    ``outliers``: the share of 2D training questions made unanswerable or mislabelled; ``variant``: the 2D
     generator's style (``demo`` or ``shifted``: a second labelled set unlike the demo)."""
     check_options(outliers, variant)
     t0 = time.perf_counter()

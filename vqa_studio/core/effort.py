@@ -4,7 +4,9 @@ A labelled project is replayed with the answers of its training pool hidden. The
 replay answers as the dataset does (the stored label). Each round:
 
 1. people review the next ``retrain_every`` open questions in the queue order (one action each: an
-   accept if the proposal was right, else a correction);
+   accept if the proposal was right, else a correction). The replay's annotator gives the stored
+   label, except for a question the data marks as mislabelled (``demo --outliers``): a careful
+   annotator gives its right answer, and the pool is judged by that;
 2. the model is retrained (warm-started) on every answer people gave so far; with outlier handling
    (``full``) the reviewed questions that dataset cartography calls hard to learn over the rounds
    (:mod:`.active.cartography`: low mean probability of their answer, little variability) are kept out
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -48,7 +50,7 @@ from .active.args import ScoringArgs
 from .active.scoring import sample_probs
 from .data.dataset import QA, Encoders, MediaTensors, Snapshot, VQADataset, build_vocabs
 from .data.vocab import vqa_accuracy
-from .effort_ledger import EffortResult, PoolLedger
+from .effort_ledger import AUTO, OPEN, EffortResult, PoolLedger
 from .errors import VQAStudioError
 from .model.net import VQANet
 from .model.registry import ModelBundle, NetSet
@@ -77,6 +79,7 @@ class EffortConfig:
     mc_samples: int = 10
     selection: str = "power"  # the full loop's batch (diverse.select_batch method)
     outlier_share: float = 0.15  # at most this share of the reviewed questions is kept out of retraining
+    outlier_threshold: float = 0.25  # full loop: open questions scoring this as outliers are not auto-accepted
     val_questions: int = 600  # rounds pick their best epoch on this many validation questions
     init_from: str | None = None  # a model file the first model starts from (e.g. the demo's checkpoint)
     kind: ItemKind = ItemKind.IMAGE
@@ -181,51 +184,78 @@ class NetProposer:
         return self.nets is not None
 
 
+class _Replay:
+    """What a replay carries from round to round."""
+
+    def __init__(self, ledger: PoolLedger, proposer: Proposer, cfg: EffortConfig,
+                 question_types: Sequence[str] | None, outliers: Sequence[bool] | None) -> None:
+        self.ledger, self.proposer, self.cfg = ledger, proposer, cfg
+        self.types, self.outliers = question_types, outliers
+        self.rng = np.random.default_rng(cfg.seed)
+        n = ledger.n
+        self.order = np.arange(n) if cfg.strategy == "file" else self.rng.permutation(n)
+        self.queue = self.order
+        self.history = np.full((n, 0), np.nan)
+        self.auto_conf = np.zeros(n)  # the confidence of each auto-accepted answer when it was accepted
+        self.held_extra: list[tuple[float, bool]] = []  # audited answers: more held-out evidence
+
+    def review_batch(self) -> None:
+        """People review the next ``retrain_every`` questions: open ones in the queue order, then, once
+        none is open, auto-accepted ones (least confident first; file and random orders keep theirs)."""
+        ledger, k = self.ledger, self.cfg.retrain_every
+        batch = [int(i) for i in self.queue if ledger.state[i] == OPEN][:k]
+        if len(batch) < k:
+            auto = np.flatnonzero(ledger.state == AUTO)
+            if self.cfg.strategy in ("file", "random"):
+                auto = self.order[np.isin(self.order, auto)]
+            else:
+                auto = auto[np.argsort(self.auto_conf[auto], kind="stable")]
+            batch += [int(i) for i in auto[: k - len(batch)]]
+        for i in batch:
+            ledger.review(i)
+            if ledger.reached():
+                return
+
+    def retrain(self, round_: int) -> Generator[Progress, None, None]:
+        train_idx = self.ledger.answered_by_people()
+        if self.cfg.strategy == "full" and self.history.shape[1] >= 2:
+            train_idx = _without_outliers(train_idx, self.history, self.cfg.outlier_share, self.ledger.result,
+                                          self.outliers)
+        yield from self.proposer.fit(train_idx, round_)
+        self.ledger.result.retrainings += 1
+
+    def refresh(self, round_: int) -> Generator[Progress, None, None]:
+        """New proposals, auto-accept (with audits) and the next queue order."""
+        props = yield from self.proposer.propose(round_)
+        self.history = _propose(self.ledger, props, self.history)
+        if self.ledger.reached():
+            return
+        if self.cfg.auto_accept:
+            _auto_accept(self, props)
+            if self.ledger.reached():
+                return
+        self.queue = _queue(self.cfg, self.ledger, props, self.order, self.rng, self.types)
+
+
 def replay(ledger: PoolLedger, proposer: Proposer, cfg: EffortConfig, *, question_types: Sequence[str] | None = None,
            outliers: Sequence[bool] | None = None) -> Generator[Progress, None, EffortResult]:
     """Replay annotation over ``ledger``'s pool with ``proposer`` (see the module doc); ``outliers``
     (the data's own marks, when it has them) only count how many flagged questions really are."""
     t0 = time.perf_counter()
-    rng = np.random.default_rng(cfg.seed)
-    n = ledger.n
-    order = np.arange(n) if cfg.strategy == "file" else rng.permutation(n)
-    history = np.full((n, 0), np.nan)
-    held_extra: list[tuple[float, bool]] = []  # audited answers: more held-out evidence
-    round_ = 0
-    queue = order
+    st = _Replay(ledger, proposer, cfg, question_types, outliers)
     if getattr(proposer, "has_model", False):  # a first model (init_from): its proposals before any review
-        props = yield from proposer.propose(0)
-        history = _propose(ledger, props, history)
-        if cfg.auto_accept and not ledger.reached():
-            _auto_accept(ledger, props, cfg, rng, held_extra)
-        queue = _queue(cfg, ledger, props, order, rng, question_types)
+        yield from st.refresh(0)
+    round_ = 0
     while not ledger.reached():
-        open_ = ledger.state == 0
-        batch = [int(i) for i in queue if open_[i]][: cfg.retrain_every]
-        for i in batch:
-            ledger.review(i)
-            if ledger.reached():
-                break
-        yield Progress("effort", ledger.result.actions, n, _status(cfg, ledger))
-        if ledger.reached() or not ledger.open_indices().size:
+        st.review_batch()
+        yield Progress("effort", ledger.result.actions, ledger.n, _status(cfg, ledger))
+        if ledger.reached() or not np.any((ledger.state == OPEN) | (ledger.state == AUTO)):
             break
         round_ += 1
-        train_idx = ledger.answered_by_people()
-        if cfg.strategy == "full" and history.shape[1] >= 2:
-            train_idx = _without_outliers(train_idx, history, cfg.outlier_share, ledger.result, outliers)
-        yield from proposer.fit(train_idx, round_)
-        ledger.result.retrainings += 1
-        props = yield from proposer.propose(round_)
-        history = _propose(ledger, props, history)
-        if ledger.reached():
-            break
-        if cfg.auto_accept:
-            _auto_accept(ledger, props, cfg, rng, held_extra)
-            if ledger.reached():
-                break
-        queue = _queue(cfg, ledger, props, order, rng, question_types)
+        yield from st.retrain(round_)
+        yield from st.refresh(round_)
     ledger.result.seconds = time.perf_counter() - t0
-    yield Progress("effort", ledger.result.actions, n, _status(cfg, ledger))
+    yield Progress("effort", ledger.result.actions, ledger.n, _status(cfg, ledger))
     return ledger.result
 
 
@@ -265,24 +295,48 @@ def _without_outliers(train_idx: np.ndarray, history: np.ndarray, share: float, 
     return train_idx[~hard]
 
 
-def _auto_accept(ledger: PoolLedger, props: Proposals, cfg: EffortConfig, rng: np.random.Generator,
-                 held_extra: list[tuple[float, bool]]) -> None:
-    conf = np.concatenate([props.held_confidence, [c for c, _ in held_extra]])
-    ok = np.concatenate([props.held_correct, [k for _, k in held_extra]]).astype(bool)
+def _auto_accept(st: _Replay, props: Proposals) -> None:
+    """Accept the open questions at or above the guaranteed threshold, audit a share of them. The full
+    loop leaves out likely outliers (:func:`_likely_outliers`) and, until it can score them (two
+    retrainings on people's answers, with embeddings), auto-accepts nothing."""
+    ledger, cfg = st.ledger, st.cfg
+    conf = np.concatenate([props.held_confidence, [c for c, _ in st.held_extra]])
+    ok = np.concatenate([props.held_correct, [k for _, k in st.held_extra]]).astype(bool)
     th = guarantee.precision_threshold(conf, ok, cfg.precision, cfg.delta)
     if not np.isfinite(th.threshold):
         return
     open_idx = ledger.open_indices()
     take = open_idx[props.confidence[open_idx] >= th.threshold]
+    if cfg.strategy == "full" and props.embeddings is not None:
+        if ledger.result.retrainings < 2:
+            return
+        take = take[~_likely_outliers(st, props, take)]
     if not take.size:
         return
     ledger.auto_accept(take)
-    for pos in guarantee.audit_sample(len(take), cfg.audit_share, rng):
+    st.auto_conf[take] = props.confidence[take]
+    for pos in guarantee.audit_sample(len(take), cfg.audit_share, st.rng):
         i = int(take[pos])
         wrong = ledger.audit(i)
-        held_extra.append((float(props.confidence[i]), not wrong))
+        st.held_extra.append((float(props.confidence[i]), not wrong))
         if ledger.reached():
             return
+
+
+def _likely_outliers(st: _Replay, props: Proposals, idx: np.ndarray) -> np.ndarray:
+    """Bool [len(idx)]: open questions whose outlier score, carried over from the cartography of people's
+    answers to their nearest neighbours in the model's embedding space and their question type
+    (:func:`.active.cartography.transfer_outlier_scores`), is at least ``cfg.outlier_threshold``."""
+    people = st.ledger.answered_by_people()
+    if not idx.size or not people.size:
+        return np.zeros(idx.size, bool)
+    cart = carto.cartography(st.history[people])
+    types = st.types
+    scores = carto.transfer_outlier_scores(
+        props.embeddings[people], cart.outlier_score, props.embeddings[idx],
+        labelled_types=[types[i] for i in people] if types is not None else None,
+        pool_types=[types[i] for i in idx] if types is not None else None)
+    return scores >= st.cfg.outlier_threshold
 
 
 def _queue(cfg: EffortConfig, ledger: PoolLedger, props: Proposals, order: np.ndarray, rng: np.random.Generator,
@@ -316,14 +370,20 @@ def pool_of(snapshot: Snapshot, kind: ItemKind, seed: int) -> tuple[list[QA], li
 
 
 def simulate_effort(project, cfg: EffortConfig, *, snapshot: Snapshot | None = None, media: MediaTensors | None = None,
-                    outliers: dict[int, bool] | None = None) -> Generator[Progress, None, EffortResult]:
+                    outliers: dict[int, bool] | None = None, truths: dict[int, str] | None = None
+                    ) -> Generator[Progress, None, EffortResult]:
     """Replay ``cfg.strategy`` on ``project`` (see the module doc). ``outliers``: question id -> marked
-    as an outlier by the data (reporting only)."""
+    as an outlier by the data (reporting only); ``truths``: question id -> the answer the replay's
+    annotator gives instead of the stored label (a mislabelled question: a careful annotator gives
+    the right answer, and the pool is judged by it)."""
     snapshot = snapshot or Snapshot.load(project)
     pool, held, val = pool_of(snapshot, cfg.kind, cfg.seed)
-    proposer = NetProposer(project, cfg, snapshot, media, pool, held, val)
-    yield from proposer.load()
+    truths = truths or {}
+    pool = [replace(qa, answer=truths[qa.question_id], imported=(truths[qa.question_id],))
+            if qa.question_id in truths else qa for qa in pool]
     ledger = PoolLedger([qa.label_answers() for qa in pool], cfg.target, LABELS[cfg.strategy])
     marks = [bool(outliers.get(qa.question_id)) for qa in pool] if outliers else None
+    proposer = NetProposer(project, cfg, snapshot, media, pool, held, val)
+    yield from proposer.load()
     return (yield from replay(ledger, proposer, cfg, question_types=[qa.question_type for qa in pool],
                               outliers=marks))

@@ -11,7 +11,8 @@ proposal for auto-accepted ones, and the current proposal for open ones (no answ
 pool's accuracy is the mean VQA accuracy of those answers against the stored labels.
 
 Human actions: a review is one (an *accept* when the proposal was already right, a *correction*
-otherwise, including a question with no proposal yet), an audit is one (whether or not it finds a
+otherwise, including a question with no proposal yet; an auto-accepted question stays in the queue
+and may be reviewed too), an audit is one (whether or not it finds a
 mistake). Nothing else costs an action.
 """
 from __future__ import annotations
@@ -112,10 +113,11 @@ class PoolLedger:
         self._note()
 
     def review(self, i: int) -> bool:
-        """A person reviews open question ``i``; -> True if the proposal was right (an accept)."""
+        """A person reviews question ``i`` (open, or auto-accepted: it stays in the queue); -> True if
+        its answer was right (an accept)."""
         i = int(i)
-        if self.state[i] != OPEN:
-            raise ValueError(f"question {i} is not open (state {int(self.state[i])})")
+        if self.state[i] not in (OPEN, AUTO):
+            raise ValueError(f"question {i} was already reviewed (state {int(self.state[i])})")
         r = self.result
         right = self.correct[i] >= 1.0
         r.actions += 1

@@ -20,15 +20,25 @@ from .types import Progress
 COMPARE_ORDER = ("file", "random", "bald", "full")
 
 
-def outlier_marks(project) -> dict[int, bool]:
-    """Question id -> True for the questions the data marks as injected outliers (``demo --outliers``)."""
-    return {int(r.question_id): True for r in project.export_rows(["train"]) if r.question_meta.get("outlier")}
+def data_marks(project) -> tuple[dict[int, bool], dict[int, str]]:
+    """What the data says about its training questions (``demo --outliers``): question id -> True for
+    the injected outliers, and question id -> the right answer of a mislabelled one (a careful
+    annotator gives it, not the stored label)."""
+    outliers: dict[int, bool] = {}
+    truths: dict[int, str] = {}
+    for r in project.export_rows(["train"]):
+        if r.question_meta.get("outlier"):
+            outliers[int(r.question_id)] = True
+        if r.question_meta.get("outlier_true_answer") is not None:
+            truths[int(r.question_id)] = str(r.question_meta["outlier_true_answer"])
+    return outliers, truths
 
 
 def compare(project, cfg: EffortConfig, strategies: Sequence[str] = COMPARE_ORDER, *,
-            snapshot: Snapshot | None = None, outliers: dict[int, bool] | None = None
-            ) -> Generator[Progress, None, list[EffortResult]]:
-    """One replay per strategy (everything else as ``cfg``), in the order given."""
+            snapshot: Snapshot | None = None, outliers: dict[int, bool] | None = None,
+            truths: dict[int, str] | None = None) -> Generator[Progress, None, list[EffortResult]]:
+    """One replay per strategy (everything else as ``cfg``), in the order given; ``outliers`` and
+    ``truths`` as :func:`data_marks` returns them."""
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown effort strategy {', '.join(unknown)} (known: {', '.join(STRATEGIES)})")
@@ -38,7 +48,7 @@ def compare(project, cfg: EffortConfig, strategies: Sequence[str] = COMPARE_ORDE
     out = []
     for name in strategies:
         res = yield from simulate_effort(project, replace(cfg, strategy=name), snapshot=snapshot, media=media,
-                                         outliers=outliers)
+                                         outliers=outliers, truths=truths)
         out.append(res)
     return out
 

@@ -51,7 +51,9 @@ def test_the_demo_marks_its_outliers_and_the_variant_is_another_set(tmp_path):
     with Project.open(tmp_path / "d") as p:
         rows = list(p.export_rows())
     marked = [r for r in rows if r.question_meta.get("outlier")]
-    assert 0.15 < len(marked) / len(rows) < 0.45
+    train = [r for r in rows if r.split == "train"]
+    assert 0.15 < len(marked) / len(train) < 0.45
+    assert all(r.split == "train" for r in marked)  # val and test stay clean
     for r in rows:  # the stored answer is the injected one: what the replay's annotator gives
         assert r.question_meta["demo_answer"] == r.answer
     Project.run(build_demo(tmp_path / "s", n_scenes=30, seed=2, questions_per_scene=5, variant="shifted"))
