@@ -215,3 +215,9 @@ def connect(url: str, folder: str | Path | None = None, create: bool = False, na
         project.close()
         raise
     return project
+
+
+def is_shared(project: "Project") -> bool:
+    """Whether the project lives on a database server others may use at once (then the GUI claims the
+    questions it shows); a SQLite file is one annotator's."""
+    return project.engine.dialect.name != "sqlite"

@@ -16,9 +16,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..core.commands import ReviewCommand
+from ..core.errors import EditConflictError
+from ..core.team import VersionedReviewCommand
 from ..core.types import Action, Correction, Item, Prediction, Question, Status
 from .imaging import attention_image, attention_peak
 from .lru import LRU
+from .team_claims import ClaimKeeper
 from .undo import ReviewUndoCommand
 from .widgets.queue_model import TO_REVIEW, QueueModel
 
@@ -41,6 +44,7 @@ class ItemDetails:
     version: str | None
     overlays: tuple = ()  # attention heatmaps as QImages, one per glimpse (made off the GUI thread)
     peaks: tuple = ()  # each glimpse's peak attention relative to uniform
+    revision: int = 0  # the question's version when read: edits are based on it (conflicts)
 
 
 def load_details(project, question_id: int, version: str | None) -> ItemDetails | None:
@@ -57,7 +61,7 @@ def load_details(project, question_id: int, version: str | None) -> ItemDetails 
         overlays = tuple(attention_image(a) for a in att)
         peaks = tuple(attention_peak(a) for a in att)
     return ItemDetails(rec.question, item, str(project.media_path(item)), pred, rec.history, rec.human_answers,
-                       rec.imported, version, overlays, peaks)
+                       rec.imported, version, overlays, peaks, rec.revision)
 
 
 class ReviewController(QObject):
@@ -66,6 +70,7 @@ class ReviewController(QObject):
     failed = Signal(str)  # a write that did not happen, in words
     notice = Signal(str)  # something to say in the status bar
     queue_done = Signal()
+    conflict = Signal(object)  # EditConflictError: someone else changed the question first
 
     def __init__(self, project, model: QueueModel, images, bg, writer, undo_stack: QUndoStack, parent=None):
         super().__init__(parent)
@@ -96,6 +101,17 @@ class ReviewController(QObject):
         self._outbox_timer.timeout.connect(self._flush_outbox)
         model.loaded.connect(self._on_loaded)
         model.modelReset.connect(self._forget_row)
+        settings = getattr(parent, "settings", None)
+        name = settings.value("review/annotator", "") if settings is not None else ""
+        if name:  # the annotator's name from the settings (default: the login name, Project.annotator)
+            project.annotator = str(name)
+        self.conflict_dialog = None
+        self.conflict.connect(self._show_conflict)
+        self.claims: ClaimKeeper | None = None
+        if not project.read_only and ClaimKeeper.wanted(project):
+            self.claims = ClaimKeeper(project, writer, project.annotator, self)
+            self.claims.held_elsewhere.connect(self._held_elsewhere)
+            self.current_changed.connect(lambda _d: self.claims.show(self.current_qid))
 
     # --- navigation -------------------------------------------------------------------------------
     @property
@@ -159,11 +175,20 @@ class ReviewController(QObject):
         if self.current_row > 0:
             self.go_to_row(self.current_row - 1)
 
+    def _next_free(self, row: int) -> int | None:
+        """The next row to review after ``row`` that no other annotator is known to hold."""
+        taken = self.claims.elsewhere if self.claims is not None else {}
+        r = self.model.next_row(row, self.advance_statuses)
+        while r is not None and self.model.question_id(r) in taken:
+            r = self.model.next_row(r, self.advance_statuses)
+        return r
+
     def advance(self) -> None:
-        """To the next item still to review below the current one (the queue is in review order)."""
-        r = self.model.next_row(self.current_row, self.advance_statuses)
+        """To the next item still to review below the current one (the queue is in review order),
+        passing by those another annotator holds (team server)."""
+        r = self._next_free(self.current_row)
         if r is None:
-            r = self.model.next_row(-1, self.advance_statuses)
+            r = self._next_free(-1)
             if r is not None and r == self.current_row:
                 r = None
         if r is None:
@@ -223,7 +248,7 @@ class ReviewController(QObject):
         if (d.prediction is None or not d.prediction.answers) and d.question.answer is None:
             self.notice.emit("no proposal to accept here: type the answer instead")
             return False
-        return self._review(ReviewCommand(d.question.id, Action.ACCEPT))
+        return self._review(self._command(d, Action.ACCEPT))
 
     def pick(self, k: int) -> bool:
         d = self._check("pick")
@@ -233,33 +258,70 @@ class ReviewController(QObject):
         if not 1 <= k <= n:
             self.notice.emit(f"there is no proposal {k} (the model proposed {n})")
             return False
-        return self._review(ReviewCommand(d.question.id, Action.PICK, pick=k))
+        return self._review(self._command(d, Action.PICK, pick=k))
 
     def correct(self, answer: str) -> bool:
         d = self._check("correct")
         if d is None or not answer.strip():
             return False
-        return self._review(ReviewCommand(d.question.id, Action.CORRECT, answer=answer.strip()))
+        return self._review(self._command(d, Action.CORRECT, answer=answer.strip()))
 
     def flag(self, note: str | None) -> bool:
         d = self._check("flag")
         if d is None:
             return False
-        return self._review(ReviewCommand(d.question.id, Action.FLAG, note=(note or "").strip() or None))
+        return self._review(self._command(d, Action.FLAG, note=(note or "").strip() or None))
 
     def skip(self) -> bool:
         d = self._check("skip")
         if d is None:
             return False
-        return self._review(ReviewCommand(d.question.id, Action.SKIP))
+        return self._review(self._command(d, Action.SKIP))
 
-    def _review(self, cmd: ReviewCommand) -> bool:
+    def _command(self, d: ItemDetails, action: Action, **kw) -> ReviewCommand:
+        """A review command based on the version shown; while this window's own edits of the question
+        are still on their way to the database, they come first (in order) and nothing is checked."""
+        base = None if self._writes[d.question.id] else d.revision
+        return VersionedReviewCommand(d.question.id, action, base_version=base, **kw)
+
+    def _review(self, cmd: ReviewCommand, advance: bool = True) -> bool:
         wrapper = ReviewUndoCommand(cmd, self._execute)
         self._wrappers[id(cmd)] = wrapper
         self.undo_stack.push(wrapper)  # runs wrapper.redo() -> do
-        if self.auto_advance:
+        if self.auto_advance and advance:
             self.advance()
         return True
+
+    # --- team: conflicts and claims -----------------------------------------------------------------
+    def _show_conflict(self, exc: EditConflictError) -> None:
+        from PySide6.QtWidgets import QWidget
+
+        from .dialogs.conflict import ConflictDialog
+
+        d = self._details.get(exc.question_id) or self.details(exc.question_id)
+        parent = self.parent() if isinstance(self.parent(), QWidget) else None
+        self.conflict_dialog = ConflictDialog(exc, d.question.text if d else "", parent)
+        self.conflict_dialog.chosen.connect(lambda choice, exc=exc: self.resolve_conflict(exc, choice))
+        self.conflict_dialog.open()
+
+    def resolve_conflict(self, exc: EditConflictError, choice: str) -> None:
+        """``mine``: the annotator's answer again, as a new edit on the version now in place (a third
+        edit meanwhile is another conflict); ``theirs``: nothing is written, their answer is shown."""
+        if choice == "mine":
+            action = Action(exc.action)
+            if action in (Action.ACCEPT, Action.PICK, Action.AUTO_ACCEPT, Action.CORRECT):
+                cmd = VersionedReviewCommand(exc.question_id, Action.CORRECT, answer=exc.mine,
+                                             base_version=exc.current_version)
+            else:
+                cmd = VersionedReviewCommand(exc.question_id, action, base_version=exc.current_version)
+            self._review(cmd, advance=False)
+        else:
+            self.notice.emit(f"question {exc.question_id}: kept '{exc.theirs}' ({exc.their_annotator or 'theirs'})")
+
+    def _held_elsewhere(self, qid: int, who: str) -> None:
+        self.notice.emit(f"question {qid} is being reviewed by {who} (claimed); the queue passes it by")
+        if qid == self.current_qid and self.auto_advance and not self._writes[qid]:
+            self.advance()
 
     def _execute(self, cmd: ReviewCommand, op: str) -> None:
         qid = cmd.question_id
@@ -302,6 +364,8 @@ class ReviewController(QObject):
         verb = {"do": cmd.action.value, "undo": "undo", "redo": "redo"}[op]
         why = self.project.fault_message(exc) or str(exc)
         self.failed.emit(f"Could not {verb} question {cmd.question_id}: {why}")
+        if op == "do" and isinstance(exc, EditConflictError):
+            self.conflict.emit(exc)  # both answers shown: the annotator chooses
         wrapper = self._wrappers.pop(id(cmd), None)
         if op == "do" and wrapper is not None:
             wrapper.dead = True  # never done: its undo and redo do nothing
@@ -318,3 +382,10 @@ class ReviewController(QObject):
         """Block until the writer has run what was asked so far (tests, shutdown)."""
         self._flush_outbox()
         return self.writer.wait_idle(timeout)
+
+    def close_claims(self, timeout: float = 10.0) -> None:
+        """Release this annotator's claims (the project is closing) and wait for it."""
+        if self.claims is not None:
+            self.claims.release_all()
+            self.claims = None
+        self.wait_for_writes(timeout)

@@ -26,6 +26,7 @@ class MenusMixin:
     def _build_actions(self) -> None:
         self.act_new = self._act("&New project…", self.new_project_dialog, QKeySequence.New)
         self.act_open = self._act("&Open project…", self.open_project_dialog, QKeySequence.Open)
+        self._build_team_actions()
         self.act_import = self._act("&Import…", self.import_dialog, "Ctrl+I")
         self.act_export = self._act("&Export…", self.export_dialog, "Ctrl+E")
         self.act_close = self._act("&Close project", self.close_project)
@@ -69,7 +70,7 @@ class MenusMixin:
     def _build_menus(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
-        for a in (self.act_new, self.act_open):
+        for a in (self.act_new, self.act_open, self.act_team):
             f.addAction(a)
         self.recent_menu = f.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
@@ -94,6 +95,8 @@ class MenusMixin:
         r.addAction(self.act_auto_advance)
         r.addSeparator()
         r.addAction(self.act_auto)
+        r.addAction(self.act_team_stats)
+        r.addAction(self.act_annotator)
         m = mb.addMenu("&Model")
         for a in (self.act_train, self.act_cancel_train, self.act_rescore, self.act_mc_samples, self.act_models):
             m.addAction(a)
@@ -109,6 +112,13 @@ class MenusMixin:
         h = mb.addMenu("&Help")
         h.addAction(self.act_keys)
         h.addAction(self.act_about)
+
+    def _build_team_actions(self) -> None:
+        from ..dialogs import team
+
+        self.act_team = self._act("Open &team server…", lambda: team.open_team_dialog(self))
+        self.act_team_stats = self._act("Team statistics…", lambda: team.show_team_stats(self))
+        self.act_annotator = self._act("Annotator name…", lambda: team.ask_annotator(self))
 
     def _fill_methods(self, methods, current) -> None:
         self.method_menu.clear()

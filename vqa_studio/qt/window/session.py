@@ -127,7 +127,7 @@ class SessionMixin:
             return
         self._stop_jobs()
         if self.controller is not None:
-            self.controller.wait_for_writes(30)
+            self.controller.close_claims(30)  # releases the team claims, waits for the writes
         self.bg.wait_idle(10)
         QApplication.processEvents()  # deliver what the writer finished
         self.undo_stack.clear()
