@@ -1,30 +1,10 @@
-"""Composition root of the desktop app: ``run_gui(folder)`` makes the QApplication, the main window,
-opens the project and runs the event loop. Nothing heavy is imported here (torch never is: training
+"""Composition root of the desktop app: ``run_gui(folder)`` makes the QApplication, the main window
+(``open_window``: the project, or the welcome dialog on a first start), and runs the event loop. Nothing heavy is imported here (torch never is: training
 and scoring run in child processes)."""
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
-
-
-def _install_excepthook(window) -> None:
-    """An unexpected error in a slot is shown, not fatal: the app keeps running, nothing stored is lost
-    (every review action is its own committed transaction)."""
-    previous = sys.excepthook
-
-    def hook(exc_type, exc, tb):
-        text = "".join(traceback.format_exception(exc_type, exc, tb))
-        print(text, file=sys.stderr)
-        try:
-            from .qt.dialogs.common import show_error
-
-            show_error(window, "Something went wrong",
-                       f"{exc_type.__name__}: {exc}\n\nYour work is saved; you can keep going.", text)
-        except Exception:  # noqa: BLE001
-            previous(exc_type, exc, tb)
-
-    sys.excepthook = hook
 
 
 def create_app(argv: list[str] | None = None):
@@ -44,22 +24,40 @@ def create_app(argv: list[str] | None = None):
 
 
 def run_gui(folder: Path | None = None, start_job: tuple[str, dict] | None = None) -> int:
-    """Open the main window (on ``folder``, or the last project opened) and run until it closes.
-    ``start_job``: ("demo", params) builds the demo in the background once the window shows."""
+    """Open the main window (``open_window``) and run until it closes."""
+    app = create_app()
+    window = open_window(folder, start_job)
+    code = app.exec()
+    window.shutdown()
+    from .core.logs import close_logging
+
+    close_logging()
+    return code
+
+
+def open_window(folder: Path | None = None, start_job: tuple[str, dict] | None = None):
+    """The main window, shown: on ``folder``, or the last project opened; with the welcome dialog
+    when there is neither. ``start_job``: ("demo", params) builds the demo in the background once the
+    window shows. Logs go to a rotating file in the per-user log folder; an unexpected error is
+    logged and shown with the log's path, and the app keeps running."""
+    from .core.logs import setup_logging
     from .plugins import load_plugins
 
+    setup_logging()
     load_plugins()  # metadata and each plugin's register(): cheap; a broken one is listed, never fatal
-    app = create_app()
+    create_app()
+    from .qt.dialogs.error import install_excepthook
     from .qt.main_window import MainWindow
+    from .qt.window.first_run import needs_welcome
 
     window = MainWindow()
-    _install_excepthook(window)
+    install_excepthook(window)
     window.show()
     target = Path(folder) if folder is not None else None
-    if target is None:
-        last = window.settings.value("recent/last", "")
-        if last and Path(str(last)).exists():
-            target = Path(str(last))
+    if target is None and needs_welcome(window.settings):
+        window.show_welcome()
+    elif target is None:
+        target = Path(str(window.settings.value("recent/last", "")))
     if target is not None:
         window.open_project(target)
     if start_job is not None and start_job[0] == "demo" and window.project is not None:
@@ -67,6 +65,4 @@ def run_gui(folder: Path | None = None, start_job: tuple[str, dict] | None = Non
 
         params = dict(start_job[1])
         QTimer.singleShot(0, lambda: window.start_demo_build(params))  # after the first paint
-    code = app.exec()
-    window.shutdown()
-    return code
+    return window

@@ -23,7 +23,8 @@ from importlib import metadata
 
 from .core.registry import Registry, default_registry, resolve
 
-__all__ = ["GROUP", "BUILTIN_PLUGINS", "PluginInfo", "PluginRegistry", "discover", "load_plugins", "resolve"]
+__all__ = ["GROUP", "BUILTIN_PLUGINS", "PluginInfo", "PluginRegistry", "contributions", "discover", "load_plugins",
+           "plugin_version", "resolve"]
 
 GROUP = "vqa_studio.plugins"
 #: ``name -> "module:function"`` for plugins bundled into a frozen (PyInstaller) build
@@ -83,3 +84,22 @@ def load_plugins(registry: Registry | None = None, plugins: list[PluginInfo] | N
         registry.plugins.append(info)
         done.add(info.name)
     return registry, registry.plugins
+
+
+def plugin_version(info: PluginInfo) -> str:
+    """The installed version of the distribution that declares the plugin ("" when unknown: a
+    built-in plugin of a frozen build, or metadata that cannot be read)."""
+    if not info.dist or info.dist == "built-in":
+        return ""
+    try:
+        return metadata.version(info.dist)
+    except Exception:  # noqa: BLE001 - broken metadata is shown as an unknown version
+        return ""
+
+
+def contributions(registry: Registry, source: str) -> list[tuple[str, str]]:
+    """What ``source`` (a plugin's name) registered: (kind, name) pairs, e.g. ("format", "jsonl")."""
+    spaces = (("format", "formats"), ("acquisition", "acquisitions"), ("media encoder", "media_encoders"),
+              ("question encoder", "question_encoders"), ("model kind", "model_kinds"), ("medium", "media"))
+    return [(kind, name) for kind, attr in spaces for name, entry in getattr(registry, attr, {}).items()
+            if entry.source == source]

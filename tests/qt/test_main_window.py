@@ -75,5 +75,5 @@ def test_undo_refused_when_someone_else_changed_the_question(qtbot, window, revi
 
 def test_opens(qtbot, window, review_project):
     c = open_and_wait(qtbot, window, review_project)
-    assert window.windowTitle() == "VQA Studio — gui test"
+    assert window.windowTitle() == "gui test — VQA Studio"
     assert c.current.prediction is not None

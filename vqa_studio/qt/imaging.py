@@ -3,7 +3,9 @@
 ``ImageCache`` decodes with ``core.data.media.load_image`` (RGB uint8) in worker threads and turns
 the pixels into ``QImage`` there (a QImage, unlike a QPixmap, may be made in any thread). Full
 images and queue thumbnails have separate caches and separate workers, so scrolling the queue never
-delays the image the annotator is about to see. ``attention_image`` colour-maps an attention row.
+delays the image the annotator is about to see. Point-cloud items get a thumbnail too: a top-down
+picture drawn by ``core.data.clouds.thumbnail`` in the same thumbnail worker, cached the same way.
+``attention_image`` colour-maps an attention row.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from PySide6.QtGui import QImage
 from .lru import LRU
 
 THUMB_SIZE = 44
+#: item kinds with a queue thumbnail (the file decoded per kind in ``_decode``)
+THUMB_KINDS = ("image", "cloud")
 
 
 def rgb_to_qimage(arr: np.ndarray) -> QImage:
@@ -27,7 +31,11 @@ def rgb_to_qimage(arr: np.ndarray) -> QImage:
     return QImage(arr.data, w, h, 3 * w, QImage.Format_RGB888).copy()
 
 
-def _decode(path: str, thumb: int | None) -> QImage:
+def _decode(path: str, thumb: int | None, kind: str = "image") -> QImage:
+    if kind == "cloud":
+        from ..core.data.clouds.thumbnail import cloud_thumbnail
+
+        return rgb_to_qimage(cloud_thumbnail(path, thumb or THUMB_SIZE))
     from ..core.data.media import load_image
 
     img = load_image(path)
@@ -70,11 +78,12 @@ class ImageCache(QObject):
             self.request(key)
         return img
 
-    def thumbnail(self, path: str | Path, request: bool = True) -> QImage | None:
+    def thumbnail(self, path: str | Path, request: bool = True, kind: str = "image") -> QImage | None:
+        """The thumbnail of an item's file (``kind``: "image" or "cloud", see ``THUMB_KINDS``)."""
         key = str(path)
         img = self._thumbs.get(key)
         if img is None and request:
-            self.request(key, thumb=True)
+            self.request(key, thumb=True, kind=kind)
         return img
 
     def error(self, path: str | Path) -> str | None:
@@ -88,7 +97,7 @@ class ImageCache(QObject):
             self.request(str(p))
 
     # --- decoding ----------------------------------------------------------------------------------
-    def request(self, key: str, thumb: bool = False) -> None:
+    def request(self, key: str, thumb: bool = False, kind: str = "image") -> None:
         if self._closed or key in self._errors:
             return
         if (self._thumbs if thumb else self._images).get(key) is not None:
@@ -99,15 +108,15 @@ class ImageCache(QObject):
             self._pending.add((key, thumb))
         pool = self._thumb_pool if thumb else self._full_pool
         try:
-            pool.submit(self._work, key, thumb)
+            pool.submit(self._work, key, thumb, kind)
         except RuntimeError:  # shut down meanwhile
             pass
 
-    def _work(self, key: str, thumb: bool) -> None:
+    def _work(self, key: str, thumb: bool, kind: str = "image") -> None:
         if self._closed:
             return
         try:
-            img = _decode(key, THUMB_SIZE if thumb else None)
+            img = _decode(key, THUMB_SIZE if thumb else None, kind)
             err = None
         except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
             img, err = None, str(exc)

@@ -10,7 +10,8 @@ skips, ``F`` flags, ``N``/``J`` next, ``P``/``K`` previous, ``Space`` toggles th
 ``[``/``]`` change glimpse, ``Ctrl+Z`` / ``Ctrl+Shift+Z`` undo / redo.
 
 The window is assembled from one part per concern (``qt/window/``): the layout and docks, the
-menus, the project session, the current item, the review keys and the jobs. This module holds the
+menus, the project session, the current item, the review keys, the jobs and the first start (welcome,
+About, Plugins). This module holds the
 state they share, builds it in order, and shuts it all down.
 """
 from __future__ import annotations
@@ -24,8 +25,9 @@ from .review import ReviewController
 from .style import icon
 from .widgets.queue_dock import QueueDock
 from .widgets.queue_model import QueueModel
-from .window import APP_NAME
+from .window import APP_NAME, window_title
 from .window.current_item import CurrentItemMixin
+from .window.first_run import FirstRunMixin
 from .window.jobs import JobsMixin
 from .window.layout import LayoutMixin
 from .window.menus import MenusMixin
@@ -46,7 +48,8 @@ def make_settings() -> QSettings:
     return QSettings(APP_NAME, APP_NAME)
 
 
-class MainWindow(LayoutMixin, MenusMixin, SessionMixin, CurrentItemMixin, ReviewKeysMixin, JobsMixin, QMainWindow):
+class MainWindow(LayoutMixin, MenusMixin, SessionMixin, CurrentItemMixin, ReviewKeysMixin, JobsMixin, FirstRunMixin,
+                 QMainWindow):
     project_opened = Signal(object)
     item_shown = Signal(object)  # ItemDetails | None, after the view is updated
     job_finished = Signal(str, object)  # "train" | "score", Job
@@ -74,7 +77,7 @@ class MainWindow(LayoutMixin, MenusMixin, SessionMixin, CurrentItemMixin, Review
         self._media_views: dict[str, QWidget] = {}
         self.session_reviews = 0
 
-        self.setWindowTitle(APP_NAME)
+        self.setWindowTitle(window_title())
         self.setWindowIcon(icon("app"))
         self.setDockNestingEnabled(True)
         self.bg = TaskRunner(2, "vqa-bg", self)

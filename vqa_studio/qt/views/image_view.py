@@ -155,6 +155,10 @@ class ImageView(QGraphicsView):
             self.fit()
 
 
+def zoom_text(z: float) -> str:
+    return f"Zoom {z * 100:.0f}%"
+
+
 class ImagePage(QWidget):
     """The image view with its bar: caption, fit, zoom, heatmap on/off, glimpse, opacity."""
 
@@ -167,8 +171,10 @@ class ImagePage(QWidget):
         self.fit_button.setIcon(icon("fit"))
         self.fit_button.setToolTip("Fit the image (Ctrl+0)")
         self.fit_button.setFocusPolicy(Qt.NoFocus)
-        self.zoom_label = StableLabel("100%", width=48)
+        # labelled and set apart from the opacity slider (a bare "100%" beside it read as the opacity)
+        self.zoom_label = StableLabel(zoom_text(1.0), width=84)
         self.zoom_label.setObjectName("muted")
+        self.zoom_label.setToolTip("Image zoom (wheel, Ctrl +/-; Ctrl+0 fits)")
         self.heat_button = QToolButton()
         self.heat_button.setIcon(icon("heat"))
         self.heat_button.setText("Attention")
@@ -197,7 +203,12 @@ class ImagePage(QWidget):
         bar.addWidget(self.glimpse)
         bar.addWidget(op_label)
         bar.addWidget(self.opacity)
-        bar.addSpacing(8)
+        sep = QFrame()
+        sep.setFrameShape(QFrame.VLine)
+        sep.setObjectName("muted")
+        bar.addSpacing(6)
+        bar.addWidget(sep)
+        bar.addSpacing(6)
         bar.addWidget(self.zoom_label)
         bar.addWidget(self.fit_button)
         lay = QVBoxLayout(self)
@@ -214,7 +225,7 @@ class ImagePage(QWidget):
         self.heat_button.toggled.connect(self.view.set_overlay_visible)
         self.opacity.valueChanged.connect(lambda v: self.view.set_opacity(v / 100))
         self.glimpse.currentIndexChanged.connect(lambda i: self.view.set_glimpse(max(0, i)))
-        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(zoom_text(z)))
         self.setFocusProxy(self.view)
 
     def set_attention(self, attention, overlays=()) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from ...core.types import QueueFilter, QueueRow, Status
+from ..imaging import THUMB_KINDS
 from ..lru import LRU
 from ..style import STATUS_STYLE
 
@@ -287,10 +288,11 @@ class QueueModel(QAbstractTableModel):
 
     def thumbnail(self, r: int, row: QueueRow):
         """The row's thumbnail if decoded (else asked for; the row repaints when it arrives)."""
-        if row.item_kind.value != "image":
+        kind = row.item_kind.value
+        if kind not in THUMB_KINDS:
             return None
         path = self.media_path(row)
-        img = self.images.thumbnail(path)
+        img = self.images.thumbnail(path, kind=kind)
         if img is None:
             self._thumb_rows.setdefault(path, set()).add(r)
         return img

@@ -13,3 +13,9 @@ panels and docks); the window's ``__init__`` builds that state in the order the 
 """
 
 APP_NAME = "VQA Studio"
+
+
+def window_title(project_name: str | None = None) -> str:
+    """``<project> — VQA Studio`` (``VQA Studio`` without a project). It ends with the application's
+    display name, so Qt appends nothing on the platforms where it would otherwise add it."""
+    return f"{project_name} — {APP_NAME}" if project_name else APP_NAME

@@ -2,6 +2,8 @@
 the status bar, and the layout kept in the settings."""
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -202,6 +204,8 @@ class LayoutMixin:
 
     # --- messages -------------------------------------------------------------------------------------
     def _notify(self, text: str, error: bool = False, timeout: int = 6000) -> None:
+        if error:
+            logging.getLogger("vqa_studio.gui").warning(text)
         sb = self.statusBar()
         sb.setStyleSheet(f"QStatusBar {{ color: {COLORS['bad']}; }}" if error else "")
         sb.showMessage(text, timeout if not error else 12000)

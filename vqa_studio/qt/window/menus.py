@@ -61,6 +61,7 @@ class MenusMixin:
         self.act_overlay = self._act("Attention overlay on/off\tSpace", self.image_page.toggle_overlay, icon_name="heat")
         self.act_keys = self._act("Keyboard shortcuts", self.show_keys, "F1")
         self.act_about = self._act("About VQA Studio", self.show_about)
+        self.act_plugins = self._act("Plugins…", self.show_plugins)
         self.project_actions = [self.act_import, self.act_export, self.act_close, self.act_accept, self.act_correct,
                                 self.act_skip, self.act_flag, self.act_next, self.act_prev, self.act_auto,
                                 self.act_train, self.act_rescore, self.act_models]
@@ -111,6 +112,7 @@ class MenusMixin:
             v.addAction(d.toggleViewAction())
         h = mb.addMenu("&Help")
         h.addAction(self.act_keys)
+        h.addAction(self.act_plugins)
         h.addAction(self.act_about)
 
     def _build_team_actions(self) -> None:
@@ -184,13 +186,8 @@ class MenusMixin:
             ("S", "skip (defer)"), ("F", "flag as a bad question / outlier, with a note"),
             ("N or J / P or K", "next / previous item"), ("Space", "attention overlay on/off"),
             ("[ and ]", "previous / next attention glimpse"), ("Ctrl+0, Ctrl +/-", "fit, zoom (or the wheel)"),
-            ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"), ("Esc", "leave the correction box")])
+            ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"), ("Esc", "leave the correction box"),
+            ("3D editor", "click a cuboid or Tab: it then takes arrows, PgUp/PgDn, Q/E, N, Del, Home; Esc gives them back")])
         box = QMessageBox(QMessageBox.Information, "Keyboard", f"<table>{rows}</table>", QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
-
-    def show_about(self) -> None:
-        from ... import __version__
-
-        QMessageBox.about(self, "About VQA Studio",
-                          f"<b>VQA Studio {__version__}</b><br>A workbench for Visual Question Answering data.")

@@ -12,7 +12,7 @@ from ..imaging import attention_lut
 from ..review import ReviewController
 from ..widgets.queue_dock import QueueDock
 from ..widgets.queue_model import TO_REVIEW, QueueModel
-from . import APP_NAME
+from . import APP_NAME, window_title
 
 MAX_RECENT = 8
 
@@ -82,7 +82,7 @@ class SessionMixin:
     def set_project(self, project) -> bool:
         self.close_project()
         self.project = project
-        self.setWindowTitle(f"{APP_NAME} — {project.name}")
+        self.setWindowTitle(window_title(project.name))
         self._remember_recent(project.folder)
         self.model = QueueModel(project, self.images, self.bg, self)
         self._make_controller(project)
