@@ -375,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stats(add)
     __import__("vqa_studio.cli_info").cli_info.add_commands(add)
     __import__("vqa_studio.cli_team").cli_team.add_commands(add)
+    __import__("vqa_studio.cli_active").cli_active.add_commands(add)
     return parser
 
 

@@ -66,7 +66,7 @@ class AutoAcceptData:
         return self.val_acc >= 1.0 - 1e-9
 
     def guarantee(self, target: float = DEFAULT_TARGET, delta: float = DEFAULT_DELTA, *,
-                  mode: str = "fixed_sequence") -> Threshold:
+                  mode: str = "lowest") -> Threshold:
         """The lowest threshold whose held-out precision has a one-sided Clopper-Pearson lower bound of
         at least ``target`` (``guarantee.precision_threshold`` on the labelled validation questions
         plus the decided audits)."""
