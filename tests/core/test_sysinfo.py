@@ -86,10 +86,13 @@ def test_info_is_json_serialisable():
 
 
 def test_check_imports_names_what_fails_and_why():
-    out = sysinfo.check_imports({"json": "JSON", "no_such_module_vqa": "a feature"})
+    out = sysinfo.check_imports({"json": "JSON", "no_such_module_vqa": "a feature",
+                                 "tests.core.broken_optional_module": "a broken one"})
     assert out["import json"] == "ok (JSON)"
-    assert out["import no_such_module_vqa"].startswith("FAILED: ModuleNotFoundError")
-    assert out["import no_such_module_vqa"].endswith("(a feature)")
+    assert out["import no_such_module_vqa"] == "not installed (a feature: unavailable)"
+    broken = out["import tests.core.broken_optional_module"]
+    assert broken.startswith("FAILED: ModuleNotFoundError: No module named 'no_such_dependency_vqa'")
+    assert broken.endswith("(a broken one)")
 
 
 def test_format_info_puts_the_imports_in_their_own_block():

@@ -53,7 +53,10 @@ OPTIONAL_IMPORTS = {
 
 
 def check_imports(modules: dict[str, str] | None = None) -> dict[str, str]:
-    """``{"import <module>": "ok (feature)" | "FAILED: why (feature)"}``, importing each module."""
+    """``{"import <module>": "ok (feature)" | "not installed (feature unavailable)" | "FAILED: why
+    (feature)"}``, importing each module. A module that is not there at all is "not installed" (an
+    install or a build may leave an optional one out); one that is there but does not import (a
+    dependency of it missing, a broken extension) FAILED."""
     import importlib
 
     out = {}
@@ -61,6 +64,11 @@ def check_imports(modules: dict[str, str] | None = None) -> dict[str, str]:
         try:
             importlib.import_module(name)
             out[f"import {name}"] = f"ok ({feature})"
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.split(".")[0] == exc.name.split(".")[0]:
+                out[f"import {name}"] = f"not installed ({feature}: unavailable)"
+            else:
+                out[f"import {name}"] = f"FAILED: {type(exc).__name__}: {exc} ({feature})"
         except Exception as exc:  # noqa: BLE001 - ImportError, or a broken extension module
             out[f"import {name}"] = f"FAILED: {type(exc).__name__}: {exc} ({feature})"
     return out
