@@ -174,3 +174,38 @@ def test_not_a_questions_file(project, vqa_dataset):
     _expect_bad(project, vqa_dataset, "expected a JSON object", [vqa_dataset["questions"].name])
     vqa_dataset["questions"].write_text("")
     _expect_bad(project, vqa_dataset, "empty", [vqa_dataset["questions"].name])
+
+
+# --- big files: read as streams (issue 16) ----------------------------------------------------------------------
+
+def _records(files):
+    return [(r.media_path, r.question, r.split, [tuple(a) for a in r.answers], r.answer, r.question_id, r.media_id,
+             r.question_type, r.answer_type, r.where) if not hasattr(r, "error") else str(r.error)
+            for r in vqa_v2.read(files["questions"], files.get("annotations"), files["images"])]
+
+
+def test_streamed_read_gives_the_same_records(vqa_dataset, monkeypatch):
+    whole = _records(vqa_dataset)
+    monkeypatch.setattr(vqa_v2, "STREAM_BYTES", 0)  # every file is big
+    assert _records(vqa_dataset) == whole and len(whole) == 18
+
+
+def test_streamed_read_with_the_subtype_after_the_questions(tmp_path, monkeypatch):
+    files = make_vqa_v2(tmp_path / "vqa", subtype="train2014")
+    data = json.loads(files["questions"].read_text())
+    subtype = data.pop("data_subtype")
+    data["data_subtype"] = subtype  # now after "questions"
+    files["questions"].write_text(json.dumps(data))
+    monkeypatch.setattr(vqa_v2, "STREAM_BYTES", 0)
+    assert {r.split for r in vqa_v2.read(files["questions"], files["annotations"], files["images"])} == {"train"}
+
+
+def test_streamed_read_names_a_bad_annotation_at_its_question(vqa_dataset, monkeypatch):
+    data = json.loads(vqa_dataset["annotations"].read_text())
+    data["annotations"][2]["answers"] = "red"
+    vqa_dataset["annotations"].write_text(json.dumps(data))
+    monkeypatch.setattr(vqa_v2, "STREAM_BYTES", 0)
+    out = list(vqa_v2.read(vqa_dataset["questions"], vqa_dataset["annotations"], vqa_dataset["images"]))
+    bad = [r for r in out if hasattr(r, "error")]
+    assert len(bad) == 1 and "annotations[2]" in str(bad[0].error) and "'answers' should be a list" in str(bad[0].error)
+    assert len(out) == 18

@@ -10,14 +10,16 @@ Images are found by ``image_id`` through a pattern (``--image-pattern``), by def
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..errors import BadInputError
 from .base import BadRecord, ExportQuestion, Record, RecordAnswer, load_json, place_file, require, safe_name
+from .json_stream import stream_list
 
 _STR, _STR_NONE, _INT_NONE = {str}, {str, type(None)}, {int, type(None)}
 DEFAULT_PATTERNS = ("COCO_{data_subtype}_{image_id:012d}.jpg", "{image_id}.png", "{image_id}.jpg")
@@ -79,15 +81,30 @@ def _check_pattern(pattern: str) -> None:
             raise ValueError(f"width or precision over 64 in {{{field}:{spec}}}")
 
 
+#: files at least this big are read as streams (one question or annotation at a time, see
+#: ``json_stream``); smaller ones are parsed whole, which is faster
+STREAM_BYTES = 64 << 20
+
+
 def read(questions_path: str | Path, annotations_path: str | Path | None = None, images_dir: str | Path | None = None,
          image_pattern: str | None = None, split: str | None = None) -> Iterator[Record | BadRecord]:
-    """Yield one Record per question (with its answers when an annotations file is given)."""
+    """Yield one Record per question (with its answers when an annotations file is given).
+
+    Big files (``STREAM_BYTES`` or more) are read as streams: memory holds the annotations in a
+    compact form (answer texts shared) and never the whole parsed file."""
     qpath = Path(questions_path)
-    qdata = load_json(qpath)
-    if not isinstance(qdata, dict):
-        raise BadInputError(qpath, f"expected a JSON object with a 'questions' list, found a {type(qdata).__name__}")
-    questions = require(qdata, "questions", list, qpath, "top level")
-    subtype = qdata.get("data_subtype") or ""
+    apath = Path(annotations_path) if annotations_path else None
+    big = any(p is not None and p.is_file() and p.stat().st_size >= STREAM_BYTES for p in (qpath, apath))
+    if big:
+        fields: dict = {}
+        questions: Iterable = stream_list(qpath, "questions", fields)
+        first = next(iter(questions), _END)  # the fields before the list are known from here
+        subtype = fields.get("data_subtype") or _subtype_after(qpath)
+    else:
+        qdata = load_json(qpath)
+        if not isinstance(qdata, dict):
+            raise BadInputError(qpath, f"expected a JSON object with a 'questions' list, found a {type(qdata).__name__}")
+        questions, subtype, first = require(qdata, "questions", list, qpath, "top level"), qdata.get("data_subtype") or "", _END
     if not isinstance(subtype, str):
         raise BadInputError(qpath, f"field 'data_subtype' should be a string, found {subtype!r:.40}", "top level")
     split = split or split_from_subtype(subtype)
@@ -103,58 +120,100 @@ def read(questions_path: str | Path, annotations_path: str | Path | None = None,
             raise BadInputError(None, f"bad image pattern '{pattern}': {exc!r} "
                                       "(use {image_id}, e.g. {image_id:012d}, and {data_subtype})") from None
     finder = _ImageFinder(images, patterns, subtype)
+    anns = _annotations(apath, big) if apath is not None else {}
+    if first is not _END:
+        questions = itertools.chain([first], questions)
+    source = str(qpath)
+    for k, q in enumerate(questions):
+        try:
+            yield _record(k, q, qpath, apath, anns, finder, split, source, images)
+        except BadInputError as exc:
+            yield BadRecord(exc)
 
-    anns: dict[int, tuple[int, dict]] = {}
-    apath = Path(annotations_path) if annotations_path else None
-    if apath is not None:
+
+_END = object()
+
+
+def _subtype_after(path: Path) -> str:
+    """``data_subtype`` of a questions file that puts it after the questions: read from its last 64 KB."""
+    import re
+
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - (64 << 10)))
+        tail = fh.read().decode("utf-8", errors="replace")
+    hits = re.findall(r'"data_subtype"\s*:\s*"([^"\\]*)"', tail)
+    return hits[-1] if hits else ""
+
+
+def _annotations(apath: Path, stream: bool) -> dict[int, tuple]:
+    """question id -> (its index in the file, the annotation): the whole object when the file was
+    parsed whole; streamed, a compact tuple (answers, multiple_choice_answer, question_type,
+    answer_type, image_id) with repeated texts shared, or the ``BadInputError`` its fields make."""
+    anns: dict[int, tuple] = {}
+    if not stream:
         adata = load_json(apath)
         if not isinstance(adata, dict):
             raise BadInputError(apath, f"expected a JSON object with an 'annotations' list, found a {type(adata).__name__}")
         for k, ann in enumerate(require(adata, "annotations", list, apath, "top level")):
-            where = f"annotations[{k}]"
-            qid = require(ann, "question_id", int, apath, where)
-            anns[qid] = (k, ann)
-
-    source = str(qpath)
-    for k, q in enumerate(questions):
+            anns[require(ann, "question_id", int, apath, f"annotations[{k}]")] = (k, ann)
+        return anns
+    texts: dict[str, str] = {}
+    share = texts.setdefault
+    for k, ann in enumerate(stream_list(apath, "annotations", {})):
+        qid = require(ann, "question_id", int, apath, f"annotations[{k}]")
         try:
-            # fast path: a well-formed question is checked with plain type tests; anything else goes
-            # through ``require``, which names the record, the field and the problem
-            if type(q) is dict and type(q.get("question_id")) is int and type(q.get("image_id")) is int \
-                    and type(q.get("question")) is str:
-                qid, image_id, text = q["question_id"], q["image_id"], q["question"]
-            else:
-                qid = require(q, "question_id", int, qpath, f"questions[{k}]")
-                where = f"questions[{k}] (question_id {qid})"
-                image_id = require(q, "image_id", int, qpath, where)
-                text = require(q, "question", str, qpath, where)
-            text = " ".join(text.split())
-            if not text:
-                raise BadInputError(qpath, "the question is empty", f"questions[{k}] (question_id {qid})")
-            image, tried = finder.find(image_id)
-            if image is None:
-                raise BadInputError(qpath, f"image not found for image_id {image_id} "
-                                           f"(looked in {images} for {', '.join(tried)})",
-                                    f"questions[{k}] (question_id {qid})")
-            answers: list = []
-            answer = qtype = atype = None
-            hit = anns.get(qid)
-            if hit is not None:
-                ak, ann = hit
-                awhere = f"annotations[{ak}] (question_id {qid})"
-                answers = _read_answers(ann, apath, awhere)
-                answer = ann.get("multiple_choice_answer")
-                qtype, atype = ann.get("question_type"), ann.get("answer_type")
-                for key, value in (("multiple_choice_answer", answer), ("question_type", qtype), ("answer_type", atype)):
-                    if value is not None and type(value) is not str:
-                        raise BadInputError(apath, f"field '{key}' should be a string, found {value!r:.40}", awhere)
-                if ann.get("image_id", image_id) != image_id:
-                    raise BadInputError(apath, f"image_id {ann.get('image_id')} differs from the questions file's "
-                                               f"{image_id}", awhere)
-            yield Record(image, text, split, answers, answer, str(qid), str(image_id), qtype, atype,
-                         where=f"questions[{k}] (question_id {qid})", source=source)
+            answers = [(share(a, a), share(c, c) if c is not None else None, i)
+                       for a, c, i in _read_answers(ann, apath, f"annotations[{k}] (question_id {qid})")]
+            compact: Any = (answers, *(share(v, v) if type(v) is str else v for v in (
+                ann.get("multiple_choice_answer"), ann.get("question_type"), ann.get("answer_type"))),
+                ann.get("image_id", _END))
         except BadInputError as exc:
-            yield BadRecord(exc)
+            compact = exc
+        anns[qid] = (k, compact)
+    return anns
+
+
+def _record(k: int, q: Any, qpath: Path, apath: Path | None, anns: dict, finder: "_ImageFinder", split: str,
+            source: str, images: Path) -> Record:
+    """The record of question ``k`` (``BadInputError`` naming the file, the record and the problem)."""
+    # fast path: a well-formed question is checked with plain type tests; anything else goes
+    # through ``require``, which names the record, the field and the problem
+    if type(q) is dict and type(q.get("question_id")) is int and type(q.get("image_id")) is int \
+            and type(q.get("question")) is str:
+        qid, image_id, text = q["question_id"], q["image_id"], q["question"]
+    else:
+        qid = require(q, "question_id", int, qpath, f"questions[{k}]")
+        where = f"questions[{k}] (question_id {qid})"
+        image_id = require(q, "image_id", int, qpath, where)
+        text = require(q, "question", str, qpath, where)
+    text = " ".join(text.split())
+    if not text:
+        raise BadInputError(qpath, "the question is empty", f"questions[{k}] (question_id {qid})")
+    image, tried = finder.find(image_id)
+    if image is None:
+        raise BadInputError(qpath, f"image not found for image_id {image_id} "
+                                   f"(looked in {images} for {', '.join(tried)})", f"questions[{k}] (question_id {qid})")
+    answers: list = []
+    answer = qtype = atype = None
+    hit = anns.pop(qid, None)  # each annotation is used once: its memory goes with the record
+    if hit is not None:
+        ak, ann = hit
+        awhere = f"annotations[{ak}] (question_id {qid})"
+        if isinstance(ann, BadInputError):
+            raise ann
+        if isinstance(ann, tuple):
+            answers, answer, qtype, atype, ann_image = ann
+        else:
+            answers = _read_answers(ann, apath, awhere)
+            answer, qtype, atype, ann_image = (ann.get("multiple_choice_answer"), ann.get("question_type"),
+                                               ann.get("answer_type"), ann.get("image_id", _END))
+        for key, value in (("multiple_choice_answer", answer), ("question_type", qtype), ("answer_type", atype)):
+            if value is not None and type(value) is not str:
+                raise BadInputError(apath, f"field '{key}' should be a string, found {value!r:.40}", awhere)
+        if ann_image is not _END and ann_image != image_id:
+            raise BadInputError(apath, f"image_id {ann_image} differs from the questions file's {image_id}", awhere)
+    return Record(image, text, split, answers, answer, str(qid), str(image_id), qtype, atype,
+                  where=f"questions[{k}] (question_id {qid})", source=source)
 
 
 def _read_answers(ann: dict, path: Path, where: str) -> list[RecordAnswer]:
