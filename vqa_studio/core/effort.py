@@ -19,7 +19,20 @@ replay answers as the dataset does (the stored label). Each round:
    proposed (no action), a random ``audit_share`` of them is audited (one action each; the audited
    answers join the held-out set for the next threshold: audit mistakes recalibrate it, and the
    training labels);
-5. the queue is ordered for the next round.
+5. the queue is ordered for the next round. Auto-accepted questions stay in the queue (as in the
+   app): once no open question is left, people review them, the least confident first (file and
+   random order: in their order).
+
+In the full loop, auto-accept leaves out the open questions that look like outliers: the outlier
+scores of people's answers (cartography over the rounds) carried to each open question from its
+nearest neighbours in the model's embedding space and its question type
+(:func:`.active.cartography.transfer_outlier_scores`), at least ``outlier_threshold``; until it can
+score them (two retrainings) it auto-accepts nothing. A guarantee measured on clean held-out
+questions says nothing about outliers in the pool: accepted unscreened, they stay wrong until
+someone finds them.
+
+The model sees no pool answer before a person gives it; its answer vocabulary is built from the
+pool's and val's answers, as ``core.simulate`` does (the set of answers, not who has which).
 
 The replay stops as soon as the pool's accuracy (:mod:`.effort_ledger`: people's answers,
 auto-accepted proposals, the current proposals for the rest) reaches ``target``, checked after every
