@@ -1,5 +1,6 @@
 """Composition root of the desktop app: ``run_gui(folder)`` makes the QApplication, the main window
-(``open_window``: the project, or the welcome dialog on a first start), and runs the event loop. Nothing heavy is imported here (torch never is: training
+(``open_window``: the project, or the welcome dialog on a first start), and runs the event loop.
+Nothing heavy is imported here (torch never is: training
 and scoring run in child processes)."""
 from __future__ import annotations
 

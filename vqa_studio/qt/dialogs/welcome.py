@@ -3,7 +3,14 @@ new one from data to import, or open the built-in demo (generated here, nothing 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCommandLinkButton, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCommandLinkButton,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..style import COLORS
 
@@ -28,8 +35,8 @@ class WelcomeDialog(QDialog):
         self.buttons: dict[str, QCommandLinkButton] = {}
         specs = {
             "open": ("Open project…", "A folder holding a VQA Studio project (project.db)."),
-            "import": ("New from import…", "Make a project in a new folder, then import questions and media: "
-                                           "VQA v2, CLEVR, CSV, KITTI, a folder of images or clouds…"),
+            "import": ("New from import…", ("Make a project in a new folder, then import questions and media: "
+                                            "VQA v2, CLEVR, CSV, KITTI, a folder of images or clouds…")),
             "demo": ("Open the demo", "Generated on this computer, nothing downloaded: 2D scenes and 3D point "
                                       "clouds with questions, and a first model trained in the background"
                                       + (f" (in {demo_folder})." if demo_folder else ".")),

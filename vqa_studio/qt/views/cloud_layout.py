@@ -32,8 +32,7 @@ __all__ = ["CloudLayout", "DEFAULT_LABELS", "EDIT_HINT", "HINT", "STYLE"]
 
 _MODE_NAMES = {"rgb": "RGB", "height": "Height", "attention": "Attention"}
 DEFAULT_LABELS = ("box", "sphere", "cylinder", "cone", "torus", "car", "pedestrian", "cyclist")
-HINT = ("Click a cuboid or press Tab to edit it: the editor then takes the arrows, Q/E, N, Del, Home and Esc; "
-        "Enter, 1-5, S, F, J/K and typing stay the review's")
+HINT = "Click a cuboid or press Tab to edit it (then the arrows, Q/E, N, Del, Home are the editor's; Esc when done)"
 EDIT_HINT = ("Editing #{id}: arrows move · PgUp/PgDn up/down · Shift+keys resize · Q/E rotate · Ctrl finer · "
              "N new · Del delete · Home frame · Tab next · Esc done (the keys go back to the review)")
 

@@ -17,9 +17,9 @@ def demo_params(**overrides) -> dict:
     """What ``vqa-studio demo`` builds by default (its options' defaults), as the demo job's params."""
     from ...core import demo
 
-    params = dict(n_scenes=demo.DEMO_SCENES, seed=0, labelled_fraction=0.3, train=True,
-                  n_scenes_3d=demo.DEMO_SCENES_3D, questions_per_scene=demo.DEMO_QUESTIONS_PER_SCENE,
-                  questions_per_scene_3d=demo.DEMO_QUESTIONS_PER_SCENE_3D)
+    params = {"n_scenes": demo.DEMO_SCENES, "seed": 0, "labelled_fraction": 0.3, "train": True,
+              "n_scenes_3d": demo.DEMO_SCENES_3D, "questions_per_scene": demo.DEMO_QUESTIONS_PER_SCENE,
+              "questions_per_scene_3d": demo.DEMO_QUESTIONS_PER_SCENE_3D}
     params.update(overrides)
     return params
 
