@@ -10,7 +10,8 @@ annotators saw when the queue opened on a point-cloud question.
 
 ``reserve_gl_surface(window)`` adds a hidden, empty OpenGL widget to the window before it is shown, so
 the window is created for OpenGL once and the 3D editor joins it later without a new native window.
-It does nothing on platforms without OpenGL (offscreen, minimal), where no 3D editor is built either.
+It does nothing where there is no OpenGL (the offscreen and minimal platforms, or no context can be
+made), where the 3D editor falls back to a text page anyway.
 """
 from __future__ import annotations
 
@@ -30,9 +31,12 @@ def reserve_gl_surface(window: QWidget) -> QWidget | None:
     if not gl_platform():
         return None
     try:
+        from PySide6.QtGui import QOpenGLContext
         from PySide6.QtOpenGLWidgets import QOpenGLWidget
     except ImportError:  # a Qt build without OpenGL: no 3D editor either
         return None
+    if not QOpenGLContext().create():  # no usable OpenGL (a remote display without GLX, ...): a window
+        return None                    # made for it could not be drawn; the 3D editor falls back to text
     keeper = QOpenGLWidget(window)
     keeper.setObjectName("glSurfaceKeeper")
     keeper.setFixedSize(1, 1)
