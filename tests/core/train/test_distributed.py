@@ -75,3 +75,21 @@ def test_devices_and_shards():
     assert {int(x[0]) for x in a + b} == set(range(7))
     assert [int(x[0]) for x in rank0.shard(plan, 4, 0)] != [int(x[0]) for x in a]  # set_epoch reshuffles
     assert rank0.batch_size(32) == 16 and rank1.batch_size(33) == 17
+
+
+def test_cancel_stops_every_rank_and_registers_nothing(demo):
+    import multiprocessing
+
+    gen = run_training(demo, TrainingArgs(epochs=200, batch_size=16, mc_samples=4, amp="off", device="cpu",
+                                          threads=1, nproc=2))
+    for p in gen:
+        if p.stage == "train" and p.done >= 3:
+            break
+    assert len(multiprocessing.active_children()) == 2
+    gen.close()  # Cancel (the CLI's Ctrl+C closes the generator the same way)
+    assert multiprocessing.active_children() == []  # both ranks stopped
+    with demo.engine.connect() as conn:
+        runs = conn.execute(select(schema.runs.c.status)).scalars().all()
+    assert runs == ["cancelled"] and _count(demo, schema.models) == 0 and demo.active_model is None
+    assert not list(demo.models_dir.glob("*.pt"))
+

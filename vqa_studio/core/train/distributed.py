@@ -130,9 +130,9 @@ class Rank:
         if any(other != mine for other in everyone):
             raise VQAStudioError("the training processes read different data (the labels changed while they "
                                  f"started?): questions, validation, weights, epochs per rank: {everyone}")
-        budget = torch.tensor([st.budget if st.budget is not None else -1.0], dtype=torch.float64)
-        tdist.broadcast(budget, 0)
-        st.budget = float(budget.item()) if budget.item() >= 0 else None
+        budget = torch.tensor([st.budget if st.budget is not None else math.nan], dtype=torch.float64)
+        tdist.broadcast(budget, 0)  # (a budget already spent when training starts is negative: stop at once)
+        st.budget = None if math.isnan(float(budget.item())) else float(budget.item())
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [torch.device(self.device).index] if self.device.startswith("cuda") else None
