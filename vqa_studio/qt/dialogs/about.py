@@ -58,7 +58,11 @@ class AboutDialog(QDialog):
         return format_info(self.info)
 
     def set_device(self, line: str) -> None:
-        self.info["device"] = line
+        """The probe's line (``sysinfo.device_summary``: "<device> — <why>") in info's two rows."""
+        device, _, why = line.partition(" — ")
+        self.info["device"] = device
+        if why:
+            self.info["device_reason"] = why
         self._fill()
 
     def _fill(self) -> None:
