@@ -153,3 +153,17 @@ def test_team_stats_and_gui_connect_by_url(tmp_path, pg_url, capsys):  # noqa: F
     bad = pg_url.rsplit("/", 1)[0] + "/no_such_database"
     assert main(["team-stats", "--db", bad, "--folder", str(tmp_path / "x")]) == 2
     assert "cannot use the database server" in capsys.readouterr().err
+
+
+def test_a_cancelled_migrate_leaves_no_half_project(tmp_path):
+    from vqa_studio.core.team_migrate import migrate
+
+    src, _ = _rich_project(tmp_path / "a")
+    src.close()
+    gen = migrate(str(tmp_path / "a"), str(tmp_path / "copy"))
+    next(gen)
+    next(gen)  # part of the rows are copied
+    gen.close()  # cancel
+    assert not (tmp_path / "copy").exists()
+    with Project.open(tmp_path / "a") as p:  # the source is as it was
+        assert len(p.queue_ids(order_by="id")) == 18

@@ -105,8 +105,19 @@ def test_team_server_claims_the_question_on_screen(qtbot, window, review_project
         assert bob.holder(qid).annotator == "tester"
         assert qid not in bob.claim_next(50)  # the queue does not hand it to bob
         bob.release()
+        # bob holds the next question to review: accepting this one passes it by
+        nxt = window.model.question_id(window.model.next_row(c.current_row, c.advance_statuses))
+        assert bob.claim(nxt).annotator == "bob"
+        notices = []
+        c.notice.connect(notices.append)
+        c.accept()
+        qtbot.waitUntil(lambda: c.current_qid not in (qid, nxt) and c.pending_writes == 0, timeout=15000)
+        assert any(f"question {nxt} is being reviewed by bob" in n for n in notices)
+        shown = c.current_qid
+        qtbot.waitUntil(lambda: bob.holder(shown) is not None, timeout=10000)
+        assert bob.holder(shown).annotator == "tester" and bob.holder(qid) is None  # moved on: released
         window.close_project()  # released on close
-        assert bob.holder(qid) is None
+        assert bob.holder(shown) is None and bob.holder(nxt).annotator == "bob"
     finally:
         other.close()
 

@@ -117,6 +117,9 @@ def migrate(source: str, destination: str, folder: str | Path | None = None
     rolls the database copy back (it is one transaction)."""
     src, tmp = _open_source(source)
     try:
+        new_folder = Path(folder if is_url(destination) else destination).expanduser() if (
+            folder is not None or not is_url(destination)) else None
+        made = new_folder is not None and not new_folder.exists()
         dst = _create_destination(destination, folder)
         try:
             report = MigrateReport(source, dbmod.safe_url(destination) if is_url(destination) else destination,
@@ -130,6 +133,11 @@ def migrate(source: str, destination: str, folder: str | Path | None = None
             report.counts = {t: (before[t], after.get(t, -1)) for t in before}
             report.missing_models = [p for p in paths if not dst.media_path(p).exists()]
             return report
+        except BaseException:
+            dst.close()
+            if made:  # a cancelled or failed copy leaves no half project behind (a server's rows rolled back)
+                shutil.rmtree(new_folder, ignore_errors=True)
+            raise
         finally:
             dst.close()
     finally:

@@ -111,7 +111,7 @@ class ReviewController(QObject):
         if not project.read_only and ClaimKeeper.wanted(project):
             self.claims = ClaimKeeper(project, writer, project.annotator, self)
             self.claims.held_elsewhere.connect(self._held_elsewhere)
-            self.current_changed.connect(lambda _d: self.claims.show(self.current_qid))
+            self.current_changed.connect(self._claim_current)
 
     # --- navigation -------------------------------------------------------------------------------
     @property
@@ -317,6 +317,10 @@ class ReviewController(QObject):
             self._review(cmd, advance=False)
         else:
             self.notice.emit(f"question {exc.question_id}: kept '{exc.theirs}' ({exc.their_annotator or 'theirs'})")
+
+    def _claim_current(self, _details=None) -> None:
+        if self.claims is not None:
+            self.claims.show(self.current_qid)
 
     def _held_elsewhere(self, qid: int, who: str) -> None:
         self.notice.emit(f"question {qid} is being reviewed by {who} (claimed); the queue passes it by")
