@@ -210,3 +210,19 @@ def test_team_project_on_postgres_opens_by_url(pg_url, tmp_path):  # noqa: F811 
         assert "version" in cols
         assert conn.execute(text("SELECT count(*) FROM claims")).scalar() == 0
     eng.dispose()
+
+
+def test_on_a_server_leases_follow_the_servers_clock(pg_url, tmp_path, monkeypatch):  # noqa: F811 - fixture
+    from datetime import timedelta
+
+    from tests.core.team_fixtures import filled
+    from vqa_studio.core.store import leases
+
+    p = filled(tmp_path / "team", pg_url)
+    try:
+        a = p.team("alice", lease_s=60).claim_next(3)
+        real = leases.utcnow
+        monkeypatch.setattr(leases, "utcnow", lambda: real() + timedelta(days=1))  # bob's clock is a day ahead
+        assert not set(p.team("bob", lease_s=60).claim_next(18)) & set(a)
+    finally:
+        p.close()

@@ -5,7 +5,8 @@ the annotator saw.
   claims them for ``lease_s`` seconds (the project setting ``lease_minutes``, default 10 minutes).
   ``renew`` extends the claims while the questions are open, ``release`` drops them on close; a
   lease that expired is taken over by whoever the queue hands the question to next. Two annotators
-  never get the same question from the queue (``core.store.leases`` says how).
+  never get the same question from the queue (``core.store.leases`` says how). Lease times come from
+  the server's clock on PostgreSQL, so annotators' machines need not agree on the time.
 * ``VersionedReviewCommand`` is a review command that carries the question's version it was based
   on; if someone else changed the question first, ``EditConflictError`` carries both answers and
   nothing is written (``core.review.record``).
@@ -89,7 +90,7 @@ class Team:
                 leases.release(conn, release, self.annotator)
             version = filt.model_version or repo.get_info(conn, "active_model")
             order = order_by or repo.get_info(conn, "acquisition") or DEFAULT_ACQUISITION
-            now = utcnow()
+            now = leases.db_now(conn)
             expires = leases.lease_end(now, self.lease_s)
             for _ in range(4):  # a candidate claimed by someone since our snapshot is passed over
                 ids = leases.candidates(conn, annotator=self.annotator, now=now, order_by=order, version=version,
@@ -109,7 +110,7 @@ class Team:
         annotator, or the one whose live lease stands (nothing is taken from them)."""
         def work() -> Claim:
             with self.project.writer.begin() as conn:
-                now = utcnow()
+                now = leases.db_now(conn)
                 if repo.question_version(conn, question_id) is None:
                     raise ProjectError(f"no question {question_id} in this project")
                 leases.take(conn, question_id, self.annotator, now, leases.lease_end(now, self.lease_s))
@@ -121,7 +122,8 @@ class Team:
         held (a lease someone took over after it expired is theirs now)."""
         def work() -> list[int]:
             with self.project.writer.begin() as conn:
-                return leases.renew(conn, question_ids, self.annotator, leases.lease_end(utcnow(), self.lease_s))
+                return leases.renew(conn, question_ids, self.annotator,
+                                    leases.lease_end(leases.db_now(conn), self.lease_s))
         return when_unlocked(work)
 
     def release(self, question_ids: Sequence[int] | None = None) -> int:
@@ -135,12 +137,13 @@ class Team:
         """The live claim on a question, or None."""
         with self.project.engine.connect() as conn:
             c = _claim(leases.holder(conn, question_id))
-        return c if c is not None and c.live() else None
+            now = leases.db_now(conn)
+        return c if c is not None and c.live(now) else None
 
     def claims(self, everyone: bool = False) -> list[Claim]:
         """The live claims of this annotator (of everyone with ``everyone``)."""
         with self.project.engine.connect() as conn:
-            rows = leases.live_claims(conn, utcnow(), None if everyone else self.annotator)
+            rows = leases.live_claims(conn, leases.db_now(conn), None if everyone else self.annotator)
         return [Claim(*r) for r in rows]
 
 

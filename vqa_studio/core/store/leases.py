@@ -16,10 +16,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple, Sequence
 
-from sqlalchemy import Connection, delete, exists, or_, select, update
+from sqlalchemy import Connection, delete, exists, or_, select, text, update
 
 from ..types import QueueFilter, Status
 from . import schema as s
+from .db import utcnow
 from .repository import _apply_filters
 
 
@@ -118,6 +119,14 @@ def live_claims(conn: Connection, now: datetime, annotator: str | None = None) -
     return [ClaimRow(r.question_id, r.annotator, r.claimed_at, r.expires_at) for r in conn.execute(stmt)]
 
 
+def db_now(conn: Connection) -> datetime:
+    """'Now' for leases, naive UTC: the server's clock on PostgreSQL (annotators' machines may
+    disagree by minutes; the server is one clock for all), this machine's for a SQLite file."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT timezone('utc', clock_timestamp())")).scalar_one()
+    return utcnow()
+
+
 def lease_end(now: datetime, lease_s: float) -> datetime:
     return now + timedelta(seconds=lease_s)
 
@@ -132,5 +141,5 @@ def to_review_filter(filt: QueueFilter | None) -> QueueFilter:
                        item_kinds=base.item_kinds, model_version=base.model_version, search=base.search)
 
 
-__all__ = ["ClaimRow", "candidates", "take", "renew", "release", "holder", "live_claims", "lease_end",
+__all__ = ["ClaimRow", "candidates", "take", "renew", "release", "holder", "live_claims", "lease_end", "db_now",
            "to_review_filter"]
