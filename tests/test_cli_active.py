@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 
-import pytest
 
 from tests.core.active.conftest import trained, trained_folder  # noqa: F401 - fixtures
 from vqa_studio import cli

@@ -70,7 +70,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 
 
 def cmd_label_errors(args) -> int:
-    from .core.active.crossval import label_errors
+    from .core.train.crossval import label_errors
 
     project = _open(args)
     try:

@@ -1,7 +1,6 @@
 """Auto-accept by the Clopper-Pearson threshold on a real project, with audits that feed back."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from sqlalchemy import insert
 

@@ -1,7 +1,7 @@
 """Label errors by confident learning (Northcutt, Jiang & Chuang, JAIR 2021).
 
 Given *out-of-sample* predicted probabilities ``probs`` [N, C] (each row from a model that did not
-train on that question: cross-validation folds, see ``crossval.py``) and the stored labels [N]:
+train on that question: cross-validation folds, see ``core.train.crossval``) and the stored labels [N]:
 
 1. per-class thresholds ``t_j`` = the mean self-confidence of the questions labelled j;
 2. the confident joint ``C[i, j]``: questions labelled i whose probability of class j is at least

@@ -150,3 +150,27 @@ def next_batch(project, policy: AcquisitionPolicy | None = None, order_by: str |
         raise VQAStudioError("this project has no model yet: train one first (vqa-studio train)")
     ids = project.queue_ids(order_by, QueueFilter(statuses=[Status.NEW, Status.PROPOSED]))
     return order_queue(project, ids, policy, order_by)[: policy.batch]
+
+
+OUTLIER_FILTERS = ("all", "hide", "only")
+
+
+def arrange_queue(project, ids: Sequence[int], outliers: str = "all", order_by: str | None = None, *,
+                  head: bool = False, policy: AcquisitionPolicy | None = None) -> list[int]:
+    """A queue query's ids as the app shows them: the ``outliers`` filter (``hide`` / ``only`` the
+    likely outliers, by the policy's threshold), the policy's exclusion, and with ``head`` (the first
+    page of a most-informative-first order) the policy's batch order (``order_queue``)."""
+    if outliers not in OUTLIER_FILTERS:
+        raise ValueError(f"outliers must be one of {', '.join(OUTLIER_FILTERS)}, not {outliers!r}")
+    policy = policy or AcquisitionPolicy.load(project)
+    ids = [int(q) for q in ids]
+    if outliers != "all" or (policy.outliers == "exclude" and not head):
+        scores = outlier_scores(project)
+        th = policy.outlier_threshold
+        if outliers == "only":
+            ids = [q for q in ids if scores.get(q, 0.0) >= th]
+        elif outliers == "hide" or policy.outliers == "exclude":
+            ids = [q for q in ids if scores.get(q, 0.0) < th]
+    if head and order_by != "id":
+        ids = order_queue(project, ids, policy, order_by)
+    return ids

@@ -62,7 +62,7 @@ def oov_scores(probs, question_types: Sequence[str] | None = None,
                type_answers: Mapping[str, Sequence[int]] | None = None) -> np.ndarray:
     """The out-of-vocabulary score of each question [N] (see the module doc)."""
     p = _mean_probs(probs)
-    n, c = p.shape
+    n = p.shape[0]
     if question_types is None or not type_answers:
         return _spread(p)
     types = list(question_types)

@@ -27,6 +27,7 @@ from ...core.types import QueueFilter
 from ..style import COLORS, STATUS_STYLE
 from .queue_model import (
     COL_CONF,
+    COL_OUTLIER,
     COL_PROPOSED,
     COL_QUESTION,
     COL_SCORE,
@@ -38,6 +39,7 @@ from .queue_model import (
     QueueQuery,
     cell_text,
 )
+from .queue_outliers import add_outlier_menu, paint_outlier
 
 _WRAP = Qt.AlignVCenter | Qt.AlignLeft | Qt.TextWordWrap
 _LEFT = Qt.AlignVCenter | Qt.AlignLeft
@@ -117,6 +119,8 @@ class QueueDelegate(QStyledItemDelegate):
             painter.setPen(self._text)
             painter.drawText(QRect(bar.right() + 4, rect.y(), rect.right() - bar.right() - 6, rect.height()), _RIGHT,
                              f"{conf * 100:.0f}%")
+        elif c == COL_OUTLIER:
+            paint_outlier(painter, rect, model.outlier(row.question_id), model.outlier_threshold)
         elif c == COL_STATUS:
             label, col = STATUS_STYLE.get(row.status.value, (row.status.value, COLORS["muted"]))
             base, fill, text = self._chip_colors(row.status.value, col)
@@ -163,6 +167,7 @@ class QueueDock(QWidget):
         self._sel_qtypes: set[str] = set()
         self._sel_atypes: set[str] = set()
         self._version: str | None = None
+        self._outliers = "all"  # likely outliers: all | hide | only (queue_outliers)
 
         self._build_controls()
         self._build_table(model)
@@ -222,7 +227,7 @@ class QueueDock(QWidget):
         hh.setSectionResizeMode(COL_QUESTION, QHeaderView.Stretch)
         hh.setHighlightSections(False)
         for col, w in ((COL_THUMB, 50), (COL_PROPOSED, 72), (COL_CONF, 66), (COL_SCORE, 80), (COL_STATUS, 94),
-                       (COL_TYPE, 76)):
+                       (COL_TYPE, 76), (COL_OUTLIER, 64)):
             self.table.setColumnWidth(col, w)
         hh.sectionClicked.connect(self._header_clicked)
 
@@ -295,12 +300,14 @@ class QueueDock(QWidget):
             a.setCheckable(True)
             a.setChecked(v == self._version)
             a.triggered.connect(lambda _=False, v=v: self._set_version(v))
+        add_outlier_menu(self, m)
         m.addSeparator()
         m.addAction("Clear filters", lambda: QTimer.singleShot(0, self, self.clear_filters))
         self._update_more_label()
 
     def _update_more_label(self) -> None:
-        n = len(self._sel_splits) + len(self._sel_qtypes) + len(self._sel_atypes) + (self._version is not None)
+        n = len(self._sel_splits) + len(self._sel_qtypes) + len(self._sel_atypes) + (self._version is not None) \
+            + (self._outliers != "all")
         self.more.setText(f"Filters ({n})" if n else "Filters")
 
     def _toggle(self, selected: set[str], value: str, on: bool) -> None:
@@ -319,6 +326,7 @@ class QueueDock(QWidget):
         self._sel_qtypes.clear()
         self._sel_atypes.clear()
         self._version = None
+        self._outliers = "all"
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
@@ -336,7 +344,8 @@ class QueueDock(QWidget):
             model_version=self._version,
             search=self.search.text().strip() or None,
         )
-        return QueueQuery(order_by=self.sort.currentData(), descending=self.direction.text() == "▼", filters=filt)
+        return QueueQuery(order_by=self.sort.currentData(), descending=self.direction.text() == "▼", filters=filt,
+                          outliers=self._outliers)
 
     def set_status_filter(self, label: str) -> None:
         i = self.status.findText(label)

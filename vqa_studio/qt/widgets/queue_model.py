@@ -17,9 +17,11 @@ from ...core.types import QueueFilter, QueueRow, Status
 from ..imaging import THUMB_KINDS
 from ..lru import LRU
 from ..style import STATUS_STYLE
+from .queue_outliers import _outlier_state, arrange_queue, outlier_text, outlier_tooltip
+from .queue_outliers import DEFAULT_OUTLIER_THRESHOLD
 
-COL_THUMB, COL_QUESTION, COL_PROPOSED, COL_CONF, COL_SCORE, COL_STATUS, COL_TYPE = range(7)
-HEADERS = ["", "Question", "Proposal", "Conf.", "Uncertainty", "Status", "Type"]
+COL_THUMB, COL_QUESTION, COL_PROPOSED, COL_CONF, COL_SCORE, COL_STATUS, COL_TYPE, COL_OUTLIER = range(8)
+HEADERS = ["", "Question", "Proposal", "Conf.", "Uncertainty", "Status", "Type", "Outlier"]
 PAGE = 100
 MAX_PAGES = 60
 FIRST_PAGE = 300
@@ -67,6 +69,7 @@ class QueueQuery:
     order_by: str | None = None  # an acquisition method, or "id"; None: the project's setting
     descending: bool = True
     filters: QueueFilter = field(default_factory=lambda: QueueFilter(statuses=list(TO_REVIEW)))
+    outliers: str = "all"  # likely outliers: all | hide | only (core.active.selection.arrange_queue)
 
 
 class QueueModel(QAbstractTableModel):
@@ -90,6 +93,8 @@ class QueueModel(QAbstractTableModel):
         self._token = 0
         self._loading = False
         self.order_by = "entropy"
+        self._outlier: dict[int, float] = {}  # question id -> outlier score of the active model (issue 13)
+        self.outlier_threshold = DEFAULT_OUTLIER_THRESHOLD
         images.thumb_ready.connect(self._on_thumb)
 
     # --- loading --------------------------------------------------------------------------------
@@ -109,25 +114,27 @@ class QueueModel(QAbstractTableModel):
         q = replace(self.query, filters=replace(self.query.filters))
         project = self.project
 
-        def first():
+        def first():  # -> (order, the ids read, the ids shown: outlier filter and acquisition policy applied)
             order = q.order_by or project.acquisition
-            return order, project.queue_ids(order, q.filters, limit=FIRST_PAGE, descending=q.descending)
+            raw = project.queue_ids(order, q.filters, limit=FIRST_PAGE, descending=q.descending)
+            return order, raw, arrange_queue(project, raw, q.outliers, order, head=q.descending)
 
         def rest(order: str):
-            return project.queue_ids(order, q.filters, descending=q.descending)
+            return arrange_queue(project, project.queue_ids(order, q.filters, descending=q.descending), q.outliers, order)
 
         self._loading = True
+        self.runner.submit(_outlier_state, project, on_done=self._set_outliers, on_error=lambda _e: None)
         if sync:
-            order, ids = first()
-            self._apply(token, (order, ids, {qid: r for r, qid in enumerate(ids)}), complete=len(ids) < FIRST_PAGE)
-            if len(ids) >= FIRST_PAGE:
+            order, raw, ids = first()
+            self._apply(token, (order, ids, {qid: r for r, qid in enumerate(ids)}), complete=len(raw) < FIRST_PAGE)
+            if len(raw) >= FIRST_PAGE:
                 self._extend(token, rest(order))
             return
 
         def got_first(res):
-            order, ids = res
-            self._apply(token, (order, ids, {qid: r for r, qid in enumerate(ids)}), complete=len(ids) < FIRST_PAGE)
-            if token == self._token and len(ids) >= FIRST_PAGE:
+            order, raw, ids = res
+            self._apply(token, (order, ids, {qid: r for r, qid in enumerate(ids)}), complete=len(raw) < FIRST_PAGE)
+            if token == self._token and len(raw) >= FIRST_PAGE:
                 self.runner.submit(rest, order, on_done=lambda all_ids: self._extend(token, all_ids),
                                    on_error=lambda exc: self._failed(token, exc))
 
@@ -170,6 +177,15 @@ class QueueModel(QAbstractTableModel):
     @property
     def loading(self) -> bool:
         return self._loading
+
+    def _set_outliers(self, state) -> None:
+        self._outlier, self.outlier_threshold = state
+        if self._ids:
+            self.dataChanged.emit(self.index(0, COL_OUTLIER), self.index(len(self._ids) - 1, COL_OUTLIER))
+
+    def outlier(self, question_id: int) -> float | None:
+        """The question's outlier score (None: the active model has none)."""
+        return self._outlier.get(question_id)
 
     # --- rows -----------------------------------------------------------------------------------
     def _page(self, p: int) -> list[QueueRow]:
@@ -270,7 +286,8 @@ class QueueModel(QAbstractTableModel):
             return None
         c = index.column()
         if role == _DISPLAY:
-            return cell_text(row, c)
+            return outlier_text(self.outlier(row.question_id), self.outlier_threshold) if c == COL_OUTLIER \
+                else cell_text(row, c)
         if role == _USER:
             return row
         if role == _DECORATION:
@@ -281,6 +298,8 @@ class QueueModel(QAbstractTableModel):
                 return f"{row.text}\n{row.item_kind.value} · split {row.split} · {row.answer_type}{ans}"
             if c == COL_PROPOSED and row.proposed:
                 return f"the model's top answer: {row.proposed}"
+            if c == COL_OUTLIER:
+                return outlier_tooltip(self.outlier(row.question_id), self.outlier_threshold)
             return None
         if role == _ALIGN:
             return int(Qt.AlignRight | Qt.AlignVCenter) if c in (COL_CONF, COL_SCORE) else None

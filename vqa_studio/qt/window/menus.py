@@ -96,6 +96,7 @@ class MenusMixin:
         r.addAction(self.act_auto_advance)
         r.addSeparator()
         r.addAction(self.act_auto)
+        __import__("vqa_studio.qt.window.active_menu", fromlist=["_"]).add_active_actions(self, r)  # issue 13
         r.addAction(self.act_team_stats)
         r.addAction(self.act_annotator)
         m = mb.addMenu("&Model")

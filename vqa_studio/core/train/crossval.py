@@ -1,5 +1,6 @@
 """Out-of-sample probabilities of the labelled questions, by k-fold cross-validation, and the label
-errors confident learning finds in them (``label_errors.py``).
+errors confident learning finds in them (``core.active.label_errors``). It trains, so it lives with
+training (``core.active`` never imports ``core.train``).
 
 Confident learning needs, for every labelled question, probabilities from a model that did not train
 on it: the active model has trained on most labels, and its in-sample probabilities agree with them,
@@ -22,7 +23,7 @@ import numpy as np
 
 from ..errors import VQAStudioError
 from ..types import ItemKind, Progress
-from .label_errors import LabelErrors, find_label_errors
+from ..active.label_errors import LabelErrors, find_label_errors
 
 DEFAULT_FOLDS = 4
 DEFAULT_EPOCHS = 4
@@ -45,7 +46,7 @@ def cross_validated_probs(project, *, folds: int = DEFAULT_FOLDS, epochs: int = 
     from ..data.dataset import Snapshot, VQADataset
     from ..model.pretrained_media import media_for_bundle
     from ..model.registry import load_version
-    from ..train.config import FP32, TrainingArgs
+    from .config import FP32, TrainingArgs
 
     if int(folds) < 2:
         raise VQAStudioError(f"cross-validation needs at least 2 folds, not {folds}")
@@ -89,7 +90,7 @@ def cross_validated_probs(project, *, folds: int = DEFAULT_FOLDS, epochs: int = 
 
 def _fold(bundle, kind, train, held, media, targs, f, folds, seed, torch, VQADataset, FP32):
     from ..model.net import VQANet
-    from ..train.loop import collect_logits, train_net
+    from .loop import collect_logits, train_net
 
     torch.manual_seed(seed + 101 * f)
     net = VQANet.from_config(bundle.nets[kind].config)

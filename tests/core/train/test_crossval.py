@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from vqa_studio.core.active.crossval import cross_validated_probs, label_errors
+from vqa_studio.core.train.crossval import cross_validated_probs, label_errors
+from tests.core.active.conftest import trained, trained_folder  # noqa: F401 - fixtures
 from vqa_studio.core.errors import VQAStudioError
 
 
-def test_label_errors_of_a_real_project(trained, tmp_path):
+def test_label_errors_of_a_real_project(trained, tmp_path):  # noqa: F811
     demo = trained
     cv = demo.run(cross_validated_probs(demo, folds=2, epochs=2))
     assert cv.probs.shape == (len(cv.question_ids), len(cv.answers))
@@ -23,6 +24,6 @@ def test_label_errors_of_a_real_project(trained, tmp_path):
     assert (tmp_path / "errors.csv").read_text().splitlines()[0].startswith("question_id,question,answer")
 
 
-def test_too_few_folds_is_a_message(trained):
+def test_too_few_folds_is_a_message(trained):  # noqa: F811
     with pytest.raises(VQAStudioError, match="folds"):
         trained.run(cross_validated_probs(trained, folds=1))
