@@ -88,8 +88,9 @@ class Team:
         with self.project.writer.begin() as conn:
             if release:
                 leases.release(conn, release, self.annotator)
-            version = filt.model_version or repo.get_info(conn, "active_model")
-            order = order_by or repo.get_info(conn, "acquisition") or DEFAULT_ACQUISITION
+            active, acquisition = repo.get_infos(conn, "active_model", "acquisition")
+            version = filt.model_version or active
+            order = order_by or acquisition or DEFAULT_ACQUISITION
             now = leases.db_now(conn)
             expires = leases.lease_end(now, self.lease_s)
             for _ in range(4):  # a candidate claimed by someone since our snapshot is passed over
