@@ -77,10 +77,16 @@ def write_csv(path: Path, results: Sequence[EffortResult]) -> Path:
 
 
 def plot(results: Sequence[EffortResult], png_path: Path) -> Path:
-    """Pool accuracy (%) against human actions, one line a strategy, the target as a line."""
+    """Pool accuracy (%) against human actions, one line a strategy (its accuracy after each number of
+    actions), the target as a line."""
     from .plotting import line_chart
 
-    series = {r.strategy: ([float(n) for n, _ in r.curve], [acc * 100 for _, acc in r.curve]) for r in results}
+    series = {}
+    for r in results:
+        last = {}  # the pool's accuracy after each number of actions (new proposals come between actions)
+        for n, acc in r.curve:
+            last[n] = acc
+        series[r.strategy] = ([float(n) for n in last], [acc * 100 for acc in last.values()])
     target = results[0].target if results else 0.98
     return line_chart(Path(png_path), series, title="Effort: pool accuracy vs human actions", xlabel="human actions",
                       ylabel="pool accuracy (%)", hline=(target * 100, f"target {target * 100:g}%"))
