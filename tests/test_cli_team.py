@@ -167,3 +167,22 @@ def test_a_cancelled_migrate_leaves_no_half_project(tmp_path):
     assert not (tmp_path / "copy").exists()
     with Project.open(tmp_path / "a") as p:  # the source is as it was
         assert len(p.queue_ids(order_by="id")) == 18
+
+
+@needs_pg
+@pytest.mark.postgres
+def test_migrate_from_a_bare_url_copies_the_rows_and_names_the_missing_model_files(tmp_path, pg_url, capsys):  # noqa: F811
+    src, _ = _rich_project(tmp_path / "local")
+    before = _rows(src)
+    src.close()
+    assert main(["migrate", "-q", "--from", str(tmp_path / "local"), "--to", pg_url, "--folder", str(tmp_path / "t")]) == 0
+    capsys.readouterr()
+    # only the database is known: every row comes, the model file cannot, and the check says so
+    assert main(["migrate", "-q", "--from", pg_url, "--to", str(tmp_path / "back")]) == 2
+    out = capsys.readouterr().out
+    assert "model files missing at the destination: models/v1.pt" in out and "MISMATCH" not in out
+    with Project.open(tmp_path / "back") as p:
+        assert _rows(p) == before
+    # a second copy into the same server database is refused: it is not empty
+    assert main(["migrate", "-q", "--from", str(tmp_path / "local"), "--to", pg_url, "--folder", str(tmp_path / "u")]) == 2
+    assert "not empty" in capsys.readouterr().err and not (tmp_path / "u").exists()

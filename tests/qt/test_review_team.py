@@ -76,6 +76,8 @@ def test_team_statistics_dialog(qtbot, window, review_project):
     assert dlg.table.rowCount() == 2 and dlg.table.item(0, 0).text() == "ann1"
     assert "by two or more annotators: 1" in dlg.summary.text()
     dlg.close()
+    menus = {a.text(): a for m in window.menuBar().actions() for a in m.menu().actions()}
+    assert {"Open &team server…", "Team statistics…", "Annotator name…"} <= set(menus)
 
 
 @needs_pg
