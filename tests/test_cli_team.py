@@ -186,3 +186,19 @@ def test_migrate_from_a_bare_url_copies_the_rows_and_names_the_missing_model_fil
     # a second copy into the same server database is refused: it is not empty
     assert main(["migrate", "-q", "--from", str(tmp_path / "local"), "--to", pg_url, "--folder", str(tmp_path / "u")]) == 2
     assert "not empty" in capsys.readouterr().err and not (tmp_path / "u").exists()
+
+
+def test_claims_command_lists_sets_the_lease_and_releases(tmp_path, capsys):
+    p = filled(tmp_path / "p")
+    got = p.team("bob", lease_s=600).claim_next(2)
+    p.close()
+    assert main(["claims", "--project", str(tmp_path / "p"), "--lease-minutes", "2.5"]) == 0
+    out = capsys.readouterr().out
+    assert "lease: 2.5 minutes; live claims: 2" in out and f"question {got[0]}: bob until" in out
+    assert main(["claims", "--project", str(tmp_path / "p"), "--release", "bob"]) == 0
+    out = capsys.readouterr().out
+    assert "released 2 claims of bob" in out and "live claims: 0" in out
+    with Project.open(tmp_path / "p") as q:
+        assert q.team().lease_s == 150.0
+    with pytest.raises(SystemExit):
+        main(["claims", "--project", str(tmp_path / "p"), "--lease-minutes", "0"])

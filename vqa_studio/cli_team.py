@@ -39,6 +39,27 @@ def cmd_migrate(args) -> int:
     return EXIT_OK if report.ok else EXIT_BAD_INPUT
 
 
+def cmd_claims(args) -> int:
+    from .core.team import LEASE_SETTING, lease_seconds
+
+    project = _open_project_or_db(args)
+    try:
+        if args.lease_minutes is not None:
+            if not args.lease_minutes > 0:
+                raise _usage("--lease-minutes must be more than 0")
+            project.set_setting(LEASE_SETTING, f"{args.lease_minutes:g}")
+        if args.release:
+            n = project.team(args.release).release()
+            _print(f"released {n} claims of {args.release}")
+        claims = project.team().claims(everyone=True)
+        _print(f"lease: {lease_seconds(project) / 60:g} minutes; live claims: {len(claims)}")
+        for c in claims:
+            _print(f"  question {c.question_id}: {c.annotator} until {c.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+    finally:
+        project.close()
+    return EXIT_OK
+
+
 def add_commands(add) -> None:
     p = add("team-stats", cmd_team_stats,
             "per-annotator statistics, and agreement where several annotators answered a question "
@@ -47,6 +68,14 @@ def add_commands(add) -> None:
     p.add_argument("--db", help="database URL of a team project, e.g. postgresql://user@host/db")
     p.add_argument("--folder", help="with --db: the local folder of the team project (default: one under "
                                     "the user's data folder)")
+    p = add("claims", cmd_claims, "the questions annotators hold (claims with a lease), the lease length, "
+                                  "and releasing one annotator's claims")
+    p.add_argument("--project", help="project folder (SQLite, or a team project's folder with project.json)")
+    p.add_argument("--db", help="database URL of a team project")
+    p.add_argument("--folder", help="with --db: the local folder of the team project")
+    p.add_argument("--lease-minutes", type=float, default=None, metavar="M",
+                   help="set how long a claim lasts unless renewed (the app renews it while the question is open)")
+    p.add_argument("--release", metavar="ANNOTATOR", help="release every claim of this annotator (someone left)")
     p = add("migrate", cmd_migrate,
             "copy a project between SQLite and PostgreSQL with its history, models, predictions and cuboids, "
             "then check that every table has as many rows on both sides (exit 2 if not)")
