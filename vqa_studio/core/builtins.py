@@ -13,10 +13,18 @@ ACQUISITION_NAMES = ("entropy", "least_confidence", "margin", "bald", "variation
 
 
 def register(registry) -> None:
+    _media(registry)
     _formats(registry)
     for name in ACQUISITION_NAMES:
         registry.add_acquisition(name, f"{_ACQ}:{name}")
     _encoders(registry)
+
+
+def _media(registry) -> None:
+    """The two built-in media: their files (``data.media.IMAGE_EXTS`` / ``CLOUD_EXTS``) are checked,
+    their networks trained and scored, by the core itself (no targets here)."""
+    registry.add_medium("image", description="images")
+    registry.add_medium("cloud", description="3D point clouds")
 
 
 def _formats(registry) -> None:

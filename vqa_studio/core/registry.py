@@ -8,6 +8,9 @@ Built-ins and plugins register the same way, through a ``register(registry)`` fu
                             description="JSON Lines")
         registry.add_acquisition("max_var", "my_pkg.acq:max_var")
         registry.add_media_encoder("my_net", "my_pkg.nets:my_net", modality="image")
+        registry.add_medium("story", extensions=(".story",), probe="my_pkg.media:probe",
+                            train="my_pkg.train:run", score="my_pkg.score:score_pool",
+                            load="my_pkg.model:from_data", view="my_pkg.qt:StoryPage")
 
 Implementations are named as ``"module:attr"`` strings, imported the first time they are used, so
 registering is cheap (no torch, no Qt). Every name lives in one namespace; registering a name twice
@@ -20,7 +23,9 @@ Format conventions (``FormatSpec.carries``):
 * ``"questions"``: ``read(*values)`` gets the values of ``import_fields`` in order (the first one is
   required) and yields ``Record`` / ``BadRecord``; ``write(data, out, [copy_images=])`` gets
   ``Project.export_rows(splits)`` (``export_source="rows"``) or ``Project.export_items(splits)``
-  (``"items"``) and returns a path or a list of paths.
+  (``"items"``) and returns a path or a list of paths; with ``export_source="project"`` it gets
+  ``(project, out, splits, [copy_images=])`` like a cuboids writer (an exporter that also writes the
+  model's predictions, e.g. Label Studio's).
 * ``"cuboids"``: ``read(project, *values)`` is a generator of ``Progress`` returning a report with a
   ``summary()``; ``write(project, out, splits, [copy_images=])`` returns the paths written.
 """
@@ -37,6 +42,7 @@ __all__ = [
     "FIELDS",
     "EncoderSpec",
     "FormatSpec",
+    "MediumSpec",
     "ModelKindSpec",
     "NamespaceView",
     "Registry",
@@ -92,7 +98,7 @@ class FormatSpec:
     carries: str = "questions"  # "questions" (questions and answers) or "cuboids"
     label: str = ""  # shown in the GUI (default: the description, else the name)
     import_fields: tuple[str, ...] = ("input", "images", "split")  # of FIELDS; the first is required
-    export_source: str = "rows"  # questions formats: "rows" or "items"
+    export_source: str = "rows"  # questions formats: "rows", "items" or "project"
     copies_media: bool = False  # the writer takes ``copy_images=``
     source: str = BUILTIN
 
@@ -154,9 +160,40 @@ class ModelKindSpec:
     source: str = BUILTIN
 
 
+@dataclass
+class MediumSpec:
+    """A kind of item (``ItemKind``): the file suffixes it is imported from and, for a plugin's
+    medium, the implementations the core dispatches to (``core/media_kinds.py``). The built-ins
+    (``image``, ``cloud``) register the same way with the core's own code behind them (no targets).
+
+    * ``probe(path) -> data.media.MediaInfo`` checks a file at import (raises ``BadInputError``);
+    * ``train(project, args, run_id, version, path, curves, t0)`` is the training run's generator
+      (returns a ``TrainOutcome``) when the project's labelled training questions are of this medium;
+    * ``score(project, model, args, snapshot, activate_proposals)`` scores the pool (probabilities
+      ``[N, C, T]`` through the core's acquisition functions; returns a ``ScoreResult``);
+    * ``load(data, path)`` rebuilds a model from a model file whose ``kind`` is ``model_kind``;
+    * ``view(window)`` makes the Qt page that shows the medium's items (``show_item(details)``).
+    """
+
+    name: str
+    extensions: tuple[str, ...] = ()
+    probe: str | Callable | None = None
+    train: str | Callable | None = None
+    score: str | Callable | None = None
+    load: str | Callable | None = None
+    view: str | Callable | None = None
+    model_kind: str = ""  # the ``kind`` its model files carry (default: the medium's name)
+    description: str = ""
+    source: str = BUILTIN
+
+    def __post_init__(self) -> None:
+        self.extensions = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in self.extensions)
+        self.model_kind = self.model_kind or self.name
+
+
 class Registry:
     """Namespaces by name: ``formats``, ``acquisitions``, ``media_encoders``, ``question_encoders``,
-    ``model_kinds``; ``plugins`` lists the plugins offered to it (``plugins.PluginInfo``)."""
+    ``model_kinds``, ``media``; ``plugins`` lists the plugins offered to it (``plugins.PluginInfo``)."""
 
     def __init__(self) -> None:
         self.formats: dict[str, FormatSpec] = {}
@@ -164,6 +201,7 @@ class Registry:
         self.media_encoders: dict[str, EncoderSpec] = {}
         self.question_encoders: dict[str, EncoderSpec] = {}
         self.model_kinds: dict[str, ModelKindSpec] = {}
+        self.media: dict[str, MediumSpec] = {}
         self.plugins: list = []
         self.plugins_discovered = False
         self.source = BUILTIN  # who is registering now
@@ -209,10 +247,33 @@ class Registry:
         spec = ModelKindSpec(name, modality, default_encoder, encoder_arg, description, self.source)
         self._put(self.model_kinds, name, spec, replace, "a model kind")
 
+    def add_medium(self, name: str, *, extensions: tuple[str, ...] | list[str] = (), replace: bool = False,
+                   **options) -> MediumSpec:
+        """A kind of item (see ``MediumSpec``); ``ItemKind(name)`` is valid from now on. A suffix
+        already claimed by another medium is refused."""
+        from .types import ItemKind
+
+        spec = MediumSpec(name, tuple(extensions), source=self.source, **options)
+        taken = {e: m.name for m in self.media.values() if m.name != name for e in m.extensions}
+        clash = [f"{e} ({taken[e]})" for e in spec.extensions if e in taken]
+        if clash:
+            raise ValueError(f"medium {name!r}: file suffixes already taken: {', '.join(clash)}")
+        ItemKind.add(name)
+        self._put(self.media, name, spec, replace, "a medium")
+        return spec
+
+    def medium_of_suffix(self, suffix: str) -> MediumSpec | None:
+        suffix = suffix.lower()
+        return next((m for m in self.media.values() if suffix in m.extensions), None)
+
+    def medium_of_model(self, model_kind: str | None) -> MediumSpec | None:
+        """The plugin medium whose model files carry ``kind: model_kind`` (None: the core's own)."""
+        return next((m for m in self.media.values() if model_kind and m.model_kind == model_kind and m.load), None)
+
     def remove_source(self, source: str) -> None:
         """Forget everything ``source`` registered (a plugin whose ``register`` failed half-way)."""
         for space in (self.formats, self.acquisitions, self.media_encoders, self.question_encoders,
-                      self.model_kinds):
+                      self.model_kinds, self.media):
             for name in [n for n, v in space.items() if v.source == source]:
                 del space[name]
 

@@ -12,8 +12,32 @@ from typing import Any, Sequence
 
 
 class ItemKind(str, enum.Enum):
+    """The medium of an item. ``image`` and ``cloud`` are built in; a plugin adds another with
+    ``registry.add_medium(name, ...)``, which calls :meth:`add`: ``ItemKind(name)`` then gives one
+    member per name (so ``kind is ItemKind("story")`` holds) while ``list(ItemKind)`` stays the
+    built-ins. An unregistered value still raises ``ValueError``."""
+
     IMAGE = "image"
     CLOUD = "cloud"
+
+    @classmethod
+    def add(cls, name: str) -> "ItemKind":
+        """The member for a registered medium ``name`` (made once, then the same object)."""
+        found = cls._value2member_map_.get(name)
+        if found is not None:
+            return found
+        if not name.isidentifier() or name != name.lower():
+            raise ValueError(f"a medium's name must be a lower-case identifier, not {name!r}")
+        member = str.__new__(cls, name)
+        member._name_, member._value_ = name.upper(), name
+        member.__objclass__ = cls
+        cls._value2member_map_[name] = member
+        return member
+
+    @property
+    def builtin(self) -> bool:
+        """``image`` or ``cloud`` (the core's own networks); False for a plugin's medium."""
+        return self.value in ("image", "cloud")
 
 
 class Status(str, enum.Enum):

@@ -269,6 +269,10 @@ def score_pool(project, bundle: ModelBundle, args: ScoringArgs | None = None, *,
         from .vilt_scoring import score_vilt
 
         return (yield from score_vilt(project, bundle, args, snapshot, activate_proposals))
+    from ..media_kinds import medium_of_model, resolve
+
+    if (medium := medium_of_model(bundle)) is not None:  # a model of a plugin's medium scores itself
+        return (yield from resolve(medium.score)(project, bundle, args, snapshot, activate_proposals))
     t0 = time.perf_counter()
     snapshot = snapshot or Snapshot.load(project)
     media = media or media_for_bundle(bundle, snapshot, project.folder / "cache")

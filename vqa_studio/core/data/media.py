@@ -38,7 +38,9 @@ def kind_of(path: str | Path) -> ItemKind | None:
         return ItemKind.IMAGE
     if ext in CLOUD_EXTS:
         return ItemKind.CLOUD
-    return None
+    from ..media_kinds import kind_of_suffix  # a medium a plugin added (core/media_kinds.py)
+
+    return kind_of_suffix(ext)
 
 
 def _cv2():
@@ -238,6 +240,10 @@ def probe(path: str | Path, verify: bool | str = True) -> MediaInfo:
     if kind is None:
         raise BadInputError(path, f"unsupported media type '{path.suffix or '(no extension)'}'; "
                                   f"images: {', '.join(sorted(IMAGE_EXTS))}; point clouds: {', '.join(sorted(CLOUD_EXTS))}")
+    if not kind.builtin:  # a plugin's medium checks its own files
+        from .. import media_kinds
+
+        return media_kinds.probe(kind, path)
     if kind is ItemKind.CLOUD:
         from . import clouds
 

@@ -68,7 +68,7 @@ def export_generator(project, fmt: str, out: str | Path, splits: Sequence[str] |
     splits = list(splits) if splits else None
     yield Progress("export", 0, None, f"writing {fmt} to {out}")
     options = {"copy_images": copy_media} if spec.copies_media else {}
-    if spec.carries == "cuboids":
+    if spec.carries == "cuboids" or spec.export_source == "project":  # the writer reads the project itself
         paths = spec.write(project, out, splits, **options)
     else:
         data = project.export_items(splits) if spec.export_source == "items" else project.export_rows(splits)

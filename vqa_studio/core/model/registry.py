@@ -169,6 +169,10 @@ def load_bundle(path: str | Path, map_location: str | torch.device = "cpu") -> M
         from .vilt_model import from_data
 
         return from_data(data, path)
+    from ..media_kinds import load_model  # a model of a plugin's medium (core/media_kinds.py)
+
+    if (plugin_model := load_model(data, path)) is not None:
+        return plugin_model
     try:
         encoders = Encoders(Vocab(list(data["vocab"])), AnswerVocab(list(data["answers"])), int(data.get("max_len", 24)))
     except (KeyError, ValueError) as exc:

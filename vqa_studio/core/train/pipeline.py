@@ -259,6 +259,10 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
         from .vilt_run import run_vilt
 
         return (yield from run_vilt(project, args, run_id, version, path, curves, t0))
+    from ..media_kinds import resolve, training_medium
+
+    if (medium := training_medium(project)) is not None:  # labels of a plugin's medium: it trains
+        return (yield from resolve(medium.train)(project, args, run_id, version, path, curves, t0))
     messages: list[str] = []
     device = choose_device(args.device)
     yield Progress("preparing", 0, None, f"reading labels ({describe_device(device)})")

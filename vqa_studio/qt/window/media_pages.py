@@ -1,4 +1,4 @@
-"""The pages that show point-cloud items in the window's centre."""
+"""The pages that show point-cloud items in the window's centre, and the pages of media plugins add."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -84,3 +84,22 @@ class Cloud3DPage(QWidget):
     def shutdown(self) -> None:
         if self.view is not None:
             self.view.shutdown()
+
+
+def add_medium_pages(window) -> None:
+    """A page for each medium a plugin added (``registry.add_medium(..., view="pkg.qt:Page")``):
+    ``Page(window)``, a widget with ``show_item(details)``, registered for the medium's items. A page
+    that cannot be built shows why instead (the app goes on)."""
+    from ...core.media_kinds import plugin_media
+    from ...core.registry import resolve
+
+    for spec in plugin_media():
+        if spec.view is None:
+            continue
+        try:
+            page = resolve(spec.view)(window)
+        except Exception as exc:  # noqa: BLE001 - a plugin's broken page must not stop the window
+            page = CloudPage()
+            page.show_item = lambda details, why=f"{type(exc).__name__}: {exc}", name=spec.name: page.label.setText(
+                f"<p>The {name} page of plugin {spec.source} could not be built:</p><p>{why}</p>")
+        window.register_media_view(spec.name, page)
