@@ -21,6 +21,7 @@ from ..types import (
     QueueRow,
     Status,
 )
+from . import queue_plan
 from . import schema as s
 from .codec import decode_array
 from .db import utcnow
@@ -329,6 +330,9 @@ def queue_ids(conn: Connection, order_by: str, filt: QueueFilter, version: str |
               limit: int | None = None, offset: int = 0) -> list[int]:
     """Question ids in review order: scored questions by score (most informative first), then the
     unscored ones by id. ``order_by`` is an acquisition method name or ``"id"``."""
+    few = queue_plan.selective_queue_ids(conn, order_by, filt, version, descending, limit, offset, _apply_filters)
+    if few is not None:  # few questions of the filter's statuses: from them, not down the score index
+        return few
     q, i, ps = s.questions, s.items, s.prediction_scores
     ids: list[int] = []
     n_scored_total = None
@@ -397,7 +401,7 @@ def queue_rows(conn: Connection, question_ids: Sequence[int], version: str | Non
         for (qid, item_id, uri, kind, split, text, qtype, atype, status, answer, proposed, conf,
              value) in conn.execute(stmt):
             by_id[qid] = QueueRow(
-                question_id=qid, item_id=item_id, item_uri=uri, item_kind=_KINDS[kind], split=split, text=text,
+                question_id=qid, item_id=item_id, item_uri=uri, item_kind=_KINDS.get(kind) or ItemKind(kind), split=split, text=text,
                 question_type=qtype, answer_type=atype, status=_STATUSES[status], answer=answer, proposed=proposed,
                 confidence=conf, score=value,
             )
