@@ -1,5 +1,7 @@
-"""Importing records into a project: read them, check every media file, then write the items,
-questions and imported answers in ONE transaction (``Project.import_records`` calls ``import_records``).
+"""Importing records into a project: read them, check every media file, and write the items,
+questions and imported answers in ONE transaction (``Project.import_records`` calls ``import_records``),
+a chunk of records at a time, so memory does not grow with the input (the transaction holds the
+write lock from the start: a correction made meanwhile waits for the import, see ``store.db``).
 
 Any bad record or media file stops the import with a ``BadInputError`` naming the file, the record and
 the problem, and nothing is written; with ``skip_bad`` the bad ones are left out and listed in a JSON
