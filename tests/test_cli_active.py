@@ -46,7 +46,7 @@ def test_auto_accept_dry_run_apply_and_audits(trained, capsys):
     out = capsys.readouterr().out
     assert "held-out: 30 labelled validation questions" in out
     assert ("lower bound" in out and "dry run" in out) or "nothing would be auto-accepted" in out
-    assert run("auto-accept", "--project", folder, "--target", "0.2", "--audit", "0.5", "--seed", "1") == 0
+    assert run("auto-accept", "--project", folder, "--target", "0.1", "--audit", "0.5", "--seed", "1") == 0
     out = capsys.readouterr().out
     assert "auto-accepted" in out and "audit queue" in out
     assert run("audits", "--project", folder) == 0

@@ -98,7 +98,7 @@ def cmd_auto_accept(args) -> int:
         data = load_auto_accept_data(project)
         if data.version is None:
             raise _usage("this project has no model yet: train one first (vqa-studio train)")
-        th = data.guarantee(args.target, args.delta, mode="fixed_sequence" if args.strict else "lowest")
+        th = data.guarantee(args.target, args.delta, mode=args.mode)
         extra = f" and {data.n_audits:,} decided audits" if data.n_audits else ""
         _print(f"held-out: {len(data.val_conf):,} labelled validation questions{extra} (model {data.version})")
         _print(th.describe())
@@ -175,7 +175,7 @@ def cmd_next_batch(args) -> int:
 
 
 def add_commands(add) -> None:
-    from .core.active.guarantee import DEFAULT_AUDIT_SHARE, DEFAULT_DELTA, DEFAULT_TARGET
+    from .core.active.guarantee import DEFAULT_AUDIT_SHARE, DEFAULT_DELTA, DEFAULT_MODE, DEFAULT_TARGET, MODES
     from .core.active.outliers import DEFAULT_THRESHOLD
 
     p = add("outliers", cmd_outliers, "likely outliers (dataset cartography of the active model's training, "
@@ -201,8 +201,9 @@ def add_commands(add) -> None:
     p.add_argument("--audit", type=_fraction, default=DEFAULT_AUDIT_SHARE, help="share sent to the audit queue")
     p.add_argument("--seed", type=int, help="seed of the audit draw")
     p.add_argument("--dry-run", action="store_true", help="print the threshold and coverage, accept nothing")
-    p.add_argument("--strict", action="store_true", help="fixed-sequence testing from the strictest threshold "
-                   "(exact error level, accepts less) instead of the lowest threshold whose bound reaches the target")
+    p.add_argument("--mode", choices=list(MODES), default=DEFAULT_MODE,
+                   help="bonferroni (default): 20 candidate thresholds tested jointly; lowest: every threshold at "
+                        "level delta (optimistic); fixed_sequence: from the strictest down, stop at the first miss")
     p = add("audits", cmd_audits, "the audit queue of auto-accepted answers: list, confirm or correct, report")
     p.add_argument("--project", required=True)
     p.add_argument("--confirm", type=int, metavar="AUDIT_ID")

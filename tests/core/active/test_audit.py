@@ -40,8 +40,8 @@ def held_out(project, tmp_path):
 
 def test_threshold_by_the_bound_and_audits_that_feed_back(project, held_out):
     data = load_auto_accept_data(project)
-    th = data.guarantee(target=0.95, delta=0.05)
-    assert th.found and th.lower_bound >= 0.95 and th.precision == 1.0
+    th = data.guarantee(target=0.9, delta=0.05)
+    assert th.found and th.lower_bound >= 0.9 and th.precision == 1.0
     assert th.threshold >= th.point_threshold
     assert th.threshold > 0.59  # none of the wrong validation answers is above it
     coverage = data.pool_coverage(th.threshold)
@@ -66,7 +66,7 @@ def test_threshold_by_the_bound_and_audits_that_feed_back(project, held_out):
     again = load_auto_accept_data(project)
     assert again.n_audits == rep.n_audited and len(again.val_conf) == len(data.val_conf) + rep.n_audited
     if rep.n_mistakes:
-        assert again.guarantee(0.95).threshold >= th.threshold
+        assert again.guarantee(0.9).threshold >= th.threshold
 
 
 def test_no_threshold_when_the_target_cannot_be_shown(project, held_out):

@@ -24,7 +24,7 @@ def test_clopper_pearson_lower_matches_its_definition():
         clopper_pearson_lower(11, 10, 0.05)
 
 
-@pytest.mark.parametrize("mode", ["fixed_sequence", "lowest"])
+@pytest.mark.parametrize("mode", ["bonferroni", "fixed_sequence", "lowest"])
 def test_bound_threshold_is_never_less_strict_than_the_point_estimate(mode):
     rng = np.random.default_rng(0)
     found = 0
@@ -42,6 +42,7 @@ def test_bound_threshold_is_never_less_strict_than_the_point_estimate(mode):
             sel = conf >= th.threshold
             assert th.n_accepted == sel.sum() and th.precision == pytest.approx(correct[sel].mean())
             assert th.lower_bound >= target and th.precision >= th.lower_bound
+            assert th.n_tested == (1 if mode != "bonferroni" else th.n_tested) and th.n_tested <= 20
             assert th.coverage == pytest.approx(sel.mean())
     assert found > 100  # the property was exercised on many sets that have a threshold
 
@@ -50,7 +51,7 @@ def test_lowest_threshold_whose_bound_reaches_the_target():
     conf = np.linspace(1.0, 0.0, 2000, endpoint=False)
     correct = np.ones(2000, bool)
     correct[1500:] = np.arange(500) % 2 == 0  # below confidence 0.25 half are wrong
-    th = precision_threshold(conf, correct, 0.99, 0.05)
+    th = precision_threshold(conf, correct, 0.99, 0.05, mode="fixed_sequence")
     lowest = precision_threshold(conf, correct, 0.99, 0.05, mode="lowest")
     assert th.threshold == lowest.threshold
     assert 0.2 < th.threshold <= 0.26 and th.lower_bound >= 0.99
@@ -77,3 +78,32 @@ def test_audit_share_and_report():
     rep = AuditReport(n_audited=200, n_mistakes=1, n_pending=5)
     assert rep.precision == pytest.approx(0.995) and rep.lower_bound < rep.precision
     assert "1 mistakes" in rep.describe()
+
+
+def test_bonferroni_tests_a_grid_jointly():
+    conf = np.linspace(1.0, 0.0, 2000, endpoint=False)
+    correct = np.ones(2000, bool)
+    correct[1500:] = np.arange(500) % 2 == 0
+    th = precision_threshold(conf, correct, 0.99, 0.05)  # the default
+    assert th.n_tested == 20 and th.found
+    # a grid point (a multiple of 100 accepted), its bound at level 0.05 / 20 reaching the target
+    assert th.n_accepted % 100 == 0 and th.n_accepted <= 1500
+    assert clopper_pearson_lower(th.n_accepted, th.n_accepted, 0.05 / 20) == pytest.approx(th.lower_bound)
+    assert th.threshold >= precision_threshold(conf, correct, 0.99, 0.05, mode="lowest").threshold
+    assert "jointly over 20 thresholds" in th.describe()
+
+
+def test_bonferroni_keeps_the_target_on_fresh_data_more_often_than_the_lowest_threshold():
+    """A model whose precision falls with its confidence: thresholds chosen on one sample, checked on a
+    large fresh sample (the truth)."""
+    rng = np.random.default_rng(7)
+    misses = {"bonferroni": 0, "lowest": 0}
+    for _ in range(60):
+        conf = rng.uniform(0.5, 1.0, 3000)
+        right = rng.random(3000) < 1 - 0.06 * (1 - conf) / 0.5 ** 1
+        for mode in misses:
+            th = precision_threshold(conf, right, 0.99, 0.05, mode=mode)
+            if th.found:
+                true_precision = 1 - 0.06 * (1 - (th.threshold + 1) / 2) / 0.5  # mean over [t, 1]
+                misses[mode] += true_precision < 0.99
+    assert misses["bonferroni"] <= 3 and misses["bonferroni"] <= misses["lowest"]

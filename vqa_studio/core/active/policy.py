@@ -23,7 +23,7 @@ from ..store import dynamics_rows
 from ..store import predictions as prediction_rows
 from ..store import repository as repo
 from ..types import LABEL_STATUSES, Action, Progress, Status
-from .guarantee import DEFAULT_DELTA, DEFAULT_TARGET, Threshold, audit_sample, precision_threshold
+from .guarantee import DEFAULT_DELTA, DEFAULT_MODE, DEFAULT_TARGET, Threshold, audit_sample, precision_threshold
 
 #: statuses a person has not looked at yet (what auto-accept may take)
 UNREVIEWED = (Status.NEW, Status.PROPOSED)
@@ -66,7 +66,7 @@ class AutoAcceptData:
         return self.val_acc >= 1.0 - 1e-9
 
     def guarantee(self, target: float = DEFAULT_TARGET, delta: float = DEFAULT_DELTA, *,
-                  mode: str = "lowest") -> Threshold:
+                  mode: str = DEFAULT_MODE) -> Threshold:
         """The lowest threshold whose held-out precision has a one-sided Clopper-Pearson lower bound of
         at least ``target`` (``guarantee.precision_threshold`` on the labelled validation questions
         plus the decided audits)."""
