@@ -40,6 +40,8 @@ def example_plugin(monkeypatch):
         return real(**kw)
 
     monkeypatch.setattr(plugins.metadata, "entry_points", entry_points)
+    for mod in [m for m in sys.modules if m.startswith("vqa_studio_jsonl")]:
+        monkeypatch.delitem(sys.modules, mod)  # installed, an earlier CLI call in the session imported it
     yield
     for mod in [m for m in sys.modules if m.startswith("vqa_studio_jsonl")]:
         del sys.modules[mod]
@@ -179,3 +181,61 @@ def test_plugin_acquisition_scores_and_orders_the_queue_from_the_cli(example_plu
         assert "prob_variance" in insights.scored_methods(p) and p.acquisition == "prob_variance"
         scores = [r.score for r in p.queue(order_by="prob_variance", limit=20)]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0
+
+
+# --- the example plugins of plugins/, installed (scripts/run-tests.sh: pip install -e plugins/<each>) ----------
+
+INSTALLED = {"jsonl": "vqa-studio-jsonl", "labelstudio": "vqa-studio-labelstudio", "textqa": "vqa-studio-textqa"}
+
+
+def test_the_three_example_plugins_are_discovered_when_installed():
+    """From the installed packages' metadata alone (no monkeypatching): each plugins/ package, once
+    ``pip install -e plugins/<name>`` ran, is found, loads, and adds what it says."""
+    found = {i.name: i for i in plugins.discover()}
+    missing = [f"{name} ({dist})" for name, dist in INSTALLED.items() if name not in found]
+    assert not missing, f"not installed: {missing}; run: pip install -e plugins/<name> (scripts/run-tests.sh does)"
+    assert {found[n].dist for n in INSTALLED} == set(INSTALLED.values())
+    registry, infos = plugins.load_plugins()
+    assert all(i.loaded and i.error is None for i in infos if i.name in INSTALLED), [(i.name, i.error) for i in infos]
+    assert registry.formats["jsonl"].source == "jsonl" and registry.formats["labelstudio"].can_export
+    assert registry.formats["babi"].can_import and registry.formats["babi"].source == "textqa"
+    story = registry.media["story"]
+    assert story.source == "textqa" and story.extensions == (".story",) and story.view
+    assert "vqa_studio_textqa.model" not in sys.modules and "torch" not in repr(story)  # registering is cheap
+    assert {"image", "cloud", "story"} <= set(registry.media)
+
+
+def test_a_medium_is_registered_like_the_built_ins():
+    from vqa_studio.core.registry import Registry
+    from vqa_studio.core.types import ItemKind
+
+    reg = registry_mod.default_registry()
+    assert set(reg.media) >= {"image", "cloud"} and reg.media["image"].source == "built-in"
+    fresh = Registry()
+    fresh.add_medium("sketch", extensions=("SKT", ".skt2"), probe="x:probe")
+    assert fresh.media["sketch"].extensions == (".skt", ".skt2") and fresh.medium_of_suffix(".SKT").name == "sketch"
+    assert ItemKind("sketch") is ItemKind("sketch") and ItemKind("sketch").value == "sketch"
+    assert "sketch" not in [k.value for k in ItemKind]
+    with pytest.raises(ValueError, match="already taken"):
+        fresh.add_medium("doodle", extensions=(".skt",))
+    with pytest.raises(ValueError, match="lower-case identifier"):
+        fresh.add_medium("Bad Name")
+    with pytest.raises(ValueError, match="not a valid ItemKind"):
+        ItemKind("never_registered_xyz")
+
+
+def test_a_plugin_failing_after_adding_a_medium_leaves_no_medium(monkeypatch, capsys):
+    def half_medium(registry):
+        registry.add_medium("halfmedium", extensions=(".half",), probe="x:y")
+        raise RuntimeError("its model is missing")
+
+    monkeypatch.setattr(plugins, "BUILTIN_PLUGINS", {"halfmedium": "tests.test_plugins:HALF_MEDIUM"})
+    monkeypatch.setattr(sys.modules[__name__], "HALF_MEDIUM", half_medium, raising=False)
+    registry, infos = plugins.load_plugins()
+    info = next(i for i in infos if i.name == "halfmedium")
+    assert not info.loaded and "its model is missing" in info.error
+    assert "halfmedium" not in registry.media and registry.medium_of_suffix(".half") is None
+    from vqa_studio.core.data.media import kind_of
+
+    assert kind_of("x.half") is None  # its files are not importable as a medium
+    assert cli.main(["plugins"]) == 0 and "FAILED: RuntimeError: its model is missing" in capsys.readouterr().out
