@@ -48,7 +48,12 @@ DEFAULT_GRID = 20
 def clopper_pearson_lower(k, n, delta: float = DEFAULT_DELTA):
     """One-sided (1 - delta) lower confidence bound on a success rate from k successes in n trials:
     the delta quantile of Beta(k, n - k + 1); 0 where k == 0 (and where n == 0). Arrays broadcast."""
-    from scipy.stats import beta
+    try:
+        from scipy.stats import beta
+    except ImportError as exc:  # a declared dependency; a broken install says what is missing
+        from ..errors import VQAStudioError
+
+        raise VQAStudioError("the Clopper-Pearson bound of auto-accept needs scipy: pip install scipy") from exc
 
     if not 0.0 < float(delta) < 1.0:
         raise ValueError(f"delta must be between 0 and 1, not {delta!r}")
