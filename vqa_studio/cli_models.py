@@ -150,41 +150,4 @@ def cmd_evaluate(args) -> int:
     return EXIT_OK
 
 
-def cmd_simulate(args) -> int:
-    from .core.data.dataset import MediaTensors, Snapshot
-    from .core.simulate import SimConfig, full_data_accuracy, plot_csv, simulate, write_csv
-    from .core.train.config import TrainingArgs
-
-    project = _open(args)
-    try:
-        snapshot = Snapshot.load(project)
-        train = TrainingArgs(epochs=args.epochs, patience=1000, seed=args.seed)
-        media = MediaTensors(snapshot, train.image_size, train.cloud_points, project.folder / "cache" / "media")
-        results = []
-        full = None
-        if args.full_reference:
-            cfg0 = SimConfig(strategy="random", seed=args.seed, epochs=args.epochs, full_epochs=args.full_epochs,
-                             min_steps=args.min_steps, train=train)
-            full = drive(full_data_accuracy(project, cfg0, snapshot=snapshot, media=media), quiet=args.quiet)
-            _print(f"full-data accuracy: {full * 100:.2f}%")
-        for strategy in args.strategy:
-            cfg = SimConfig(strategy=strategy, initial=args.initial, batch=args.batch, rounds=args.rounds, seed=args.seed,
-                            epochs=args.epochs, mc_samples=args.mc_samples, scope=args.scope, ensemble=args.ensemble,
-                            selection=args.selection, min_steps=args.min_steps, train=train)
-            res = drive(simulate(project, cfg, snapshot=snapshot, media=media, full_accuracy=full), quiet=args.quiet)
-            results.append(res)
-            pts = ", ".join(f"{n}:{a * 100:.1f}" for n, a in res.points)
-            _print(f"{res.strategy:<16} {pts}  ({res.seconds:.0f} s)")
-            if full:
-                need = res.labels_to_reach(0.9 * full)
-                _print(f"{'':<16} labels to reach 90% of full-data accuracy: {need:.0f}" if need else
-                       f"{'':<16} did not reach 90% of full-data accuracy")
-        write_csv(args.out, results)
-        png = plot_csv(args.out, args.out.with_suffix(".png"), full)
-        _print(f"wrote {args.out} and {png}")
-    finally:
-        project.close()
-    return EXIT_OK
-
-
 # --- parser ------------------------------------------------------------------------------------------
