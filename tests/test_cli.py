@@ -92,6 +92,14 @@ def test_train_setting_out_of_range_is_a_usage_error(tmp_path, capsys):
     assert "skip_easy must be in [0, 1)" in capsys.readouterr().err
 
 
+def test_train_nproc_reaches_the_training_arguments(tmp_path, capsys):
+    """--nproc is passed on to TrainingArgs (an out-of-range count is its usage error, not ignored)."""
+    with pytest.raises(SystemExit) as exit_:
+        run("train", "--project", tmp_path / "p", "--nproc", "0")
+    assert exit_.value.code == 2
+    assert "nproc" in capsys.readouterr().err
+
+
 def test_train_models_score_evaluate_simulate_end_to_end(tmp_path, capsys, one_torch_thread):
     """The model commands on a tiny demo project: each prints what it did and writes what it says."""
     from vqa_studio.core.demo import build_demo

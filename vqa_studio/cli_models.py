@@ -36,7 +36,8 @@ def cmd_train(args) -> int:
                              mc_samples=args.mc_samples, time_limit_s=args.time_limit, skip_easy=args.skip_easy,
                              freeze_media_at=args.freeze_media_at, unfreeze=args.unfreeze,
                              init_from=str(args.init_from) if args.init_from else None, model=args.model,
-                             image_encoder=image_encoder, question_encoder=args.question_encoder)
+                             image_encoder=image_encoder, question_encoder=args.question_encoder,
+                             nproc=args.nproc)
     except ValueError as exc:  # a setting out of range: a usage error, not a bug
         raise _usage(str(exc)) from exc
     project = _open(args)
