@@ -281,6 +281,9 @@ def _add_train(add) -> None:
     p.add_argument("--freeze-media-at", type=float, default=None, metavar="F",
                    help="freeze the image / point-cloud encoder from the first epoch that starts past this share "
                         "(0..1) of training, and reuse its features (faster steps)")
+    p.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train in N processes (torch.distributed, torchrun's contract: DDP with NCCL, one GPU each, "
+                        "or gloo on the CPU); the batch is shared out; rank 0 registers the model")
     _add_encoder_options(p)
 
 
@@ -290,9 +293,6 @@ def _add_encoder_options(p) -> None:
     reg = default_registry()
     p.add_argument("--encoder", default=None, metavar="NAME",
                    help=f"image encoder: {', '.join(reg.media_encoder_names('image'))}, cnn, or hf:<folder or hub id> "
-    p.add_argument("--nproc", type=int, default=1, metavar="N",
-                   help="train in N processes (torch.distributed, torchrun's contract: DDP with NCCL, one GPU each, "
-                        "or gloo on the CPU); the batch is shared out; rank 0 registers the model")
                         "(a pretrained Hugging Face backbone; see `vqa-studio encoders`)")
     p.add_argument("--encoder-weights", default=None, metavar="PATH_OR_ID",
                    help="the pretrained backbone of --encoder hf: a folder or a hub id in your Hugging Face cache")

@@ -2,14 +2,14 @@
 auto-accepted answers (issue 13).
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0005"  # chained after the team-review migration (both began from 0003)
 branch_labels = None
 depends_on = None
 
