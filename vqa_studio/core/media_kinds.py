@@ -21,8 +21,8 @@ from typing import Any
 from .registry import MediumSpec, default_registry, resolve
 from .types import ItemKind
 
-__all__ = ["plugin_media", "plugin_medium", "kind_of_suffix", "probe", "training_medium", "medium_of_model",
-           "load_model"]
+__all__ = ["plugin_media", "plugin_medium", "kind_of_suffix", "probe", "training_medium", "training_run",
+           "medium_of_model", "load_model", "predict_answers"]
 
 
 def plugin_media() -> list[MediumSpec]:
@@ -65,6 +65,22 @@ def training_medium(project) -> MediumSpec | None:
     snapshot = Snapshot.load(project)
     present = {qa.kind.value for qa in snapshot.labelled(["train"])}
     return next((m for m in media if m.name in present), None)
+
+
+def training_run(project, args, run_id: int, version: str, path: Path, curves: list, t0: float):
+    """The training generator of the plugin medium that trains this project (``training_medium``),
+    or None when the core trains it."""
+    medium = training_medium(project)
+    return None if medium is None else resolve(medium.train)(project, args, run_id, version, path, curves, t0)
+
+
+def predict_answers(model: Any, snapshot, questions, entropy: dict | None = None) -> dict | None:
+    """``{question id: (answer, probability)}`` from a plugin medium's model (its ``predict``), or
+    None for the core's models."""
+    medium = medium_of_model(model)
+    if medium is None or medium.predict is None:
+        return None
+    return resolve(medium.predict)(model, snapshot, questions, entropy)
 
 
 def medium_of_model(model: Any) -> MediumSpec | None:

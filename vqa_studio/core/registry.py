@@ -172,6 +172,8 @@ class MediumSpec:
     * ``score(project, model, args, snapshot, activate_proposals)`` scores the pool (probabilities
       ``[N, C, T]`` through the core's acquisition functions; returns a ``ScoreResult``);
     * ``load(data, path)`` rebuilds a model from a model file whose ``kind`` is ``model_kind``;
+    * ``predict(model, snapshot, questions, entropy=None)`` -> ``{question id: (answer, probability)}``
+      for ``vqa-studio evaluate`` (``entropy``, when given, receives each question's entropy);
     * ``view(window)`` makes the Qt page that shows the medium's items (``show_item(details)``).
     """
 
@@ -181,6 +183,7 @@ class MediumSpec:
     train: str | Callable | None = None
     score: str | Callable | None = None
     load: str | Callable | None = None
+    predict: str | Callable | None = None
     view: str | Callable | None = None
     model_kind: str = ""  # the ``kind`` its model files carry (default: the medium's name)
     description: str = ""

@@ -69,10 +69,11 @@ def test_training_learns_the_tasks(trained):
     p, outcome, _ = trained
     test = outcome.metrics["by_kind"]["story"]["test"]
     assert test["n"] > 30
-    # well above chance (11 answers; the most common answer of each task: under 35%) after eight
-    # short epochs on 250 stories a task (the benchmark trains on more, longer)
+    # well above the most common answer (38% over the four tasks, 16% on single-fact stories) after
+    # eight short epochs on 250 stories a task (measured: 62%, single-fact 89%; the benchmark trains
+    # on 700 a task for 15 epochs: 96%)
     assert test["overall"] > 0.5, test
-    assert test["by_question_type"]["single_fact"] > 0.6 and test["by_question_type"]["counting"] > 0.5, test
+    assert test["by_question_type"]["single_fact"] > 0.75 and test["by_question_type"]["counting"] > 0.5, test
     model = load_version(p)
     assert isinstance(model, TextQAModel) and model.version == p.active_model == outcome.version
 
@@ -171,3 +172,12 @@ def test_generation_is_seeded():
         assert s.answer and all(0 <= k < len(s.sentences) for k in s.supporting)
         if s.task == "counting":
             assert s.answer in babi.NUMBERS
+
+
+def test_evaluate_reports_the_story_model(trained, capsys):
+    p, _, _ = trained
+    capsys.readouterr()
+    assert cli.main(["evaluate", "--project", str(p.folder), "--split", "test"]) == 0
+    out = capsys.readouterr().out
+    n = sum(r.split == "test" for r in p.export_rows())
+    assert f"{n} labelled of {n} questions" in out and "overall:" in out and "error detection: AUROC" in out

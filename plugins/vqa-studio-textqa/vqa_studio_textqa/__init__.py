@@ -16,6 +16,7 @@ def register(registry) -> None:
     registry.add_medium(
         MEDIUM, extensions=(".story",), probe="vqa_studio_textqa.story:probe", train="vqa_studio_textqa.train:run",
         score="vqa_studio_textqa.score:score_pool", load="vqa_studio_textqa.model:from_data",
+        predict="vqa_studio_textqa.score:predict_answers",
         view="vqa_studio_textqa.qt:StoryPage", model_kind=MODEL_KIND,
         description="stories with questions (bAbI-style), answered by a Dynamic Memory Network")
     registry.add_format(

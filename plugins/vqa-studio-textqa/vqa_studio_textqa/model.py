@@ -5,8 +5,9 @@ file that holds it.
   position encoding), then a bidirectional GRU over the sentences (input fusion: what came before
   and after, so "went back to" can overrule an earlier move);
 * question module: a GRU over the question's words;
-* episodic memory: ``episodes`` passes; in each, an attention gate over the sentences scores
-  ``[f*q, f*m, |f-q|, |f-m|]``, the attended sentence summary updates the memory with a GRU cell
+* episodic memory: ``episodes`` passes; in each, attention gates over the sentences (a softmax of
+  scores of ``[f*q, f*m, f*a, |f-q|, |f-m|, |f-a|]``, ``a`` what the previous pass attended) drive an
+  attention GRU over the sentences (DMN+), whose final state updates the memory with a GRU cell
   (``m_t = GRU(c_t, m_{t-1})``), so a second pass can look for what the first one found;
 * answer module: dropout, then a linear classifier over ``[m; q]``. The dropout stays on when
   sampling (MC-dropout): T samples give probabilities ``[N, C, T]`` like the core's models.
@@ -63,7 +64,7 @@ class DMN(nn.Module):
         for _ in range(self.config["episodes"]):
             mx, ax = m[:, None, :], a[:, None, :]
             z = torch.cat([f * qx, f * mx, f * ax, (f - qx).abs(), (f - mx).abs(), (f - ax).abs()], -1)
-            g = torch.sigmoid(self.gate(z).squeeze(-1)) * mask  # [B, S]
+            g = torch.softmax(self.gate(z).squeeze(-1).masked_fill(~mask, float("-inf")), -1)  # [B, S]
             gates.append(g)
             m = self.memory(self._episode(f, g), m)
             a = (g[..., None] * f).sum(1) / g.sum(1, keepdim=True).clamp_min(1e-6)  # what it attended, as sentences

@@ -62,3 +62,21 @@ def score_pool(project, model, args, snapshot=None, activate_proposals: bool = F
             scoring.prediction_rows.mark_proposed(conn, model.version)
     yield Progress("saving", 1, 1, f"{written} predictions written")
     return scoring.ScoreResult(model.version, written, sorted(cols["scores"]), time.perf_counter() - t0)
+
+
+def predict_answers(model, snapshot, questions, entropy=None) -> dict[int, tuple[str, float]]:
+    """question id -> (the calibrated top answer, its probability), no dropout (``vqa-studio evaluate``);
+    ``entropy`` receives each question's entropy of the calibrated answer distribution when given."""
+    from .infer import mean_probs
+
+    qs = [qa for qa in questions if qa.kind is ItemKind("story")]
+    stories, _ = read_stories(snapshot, qs)
+    enc = encode(qs, stories, model.word_id, model.max_words)
+    if not len(enc):
+        return {}
+    p = mean_probs(model.members, encode_all(model.members, enc).features, model.temperature)
+    if entropy is not None:
+        h = -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(-1)
+        entropy.update(zip(enc.question_ids.tolist(), h.tolist()))
+    top = p.argmax(-1)
+    return {int(q): (model.answers[i], float(p[r, i])) for r, (q, i) in enumerate(zip(enc.question_ids, top))}

@@ -158,8 +158,8 @@ class AnswerSwaps:
     """Data augmentation: the answers that are words of the stories (places, objects) are swapped
     among themselves at random in each batch, consistently in the sentences, the question and the
     label ("Mary went to the garden. Where is Mary? garden" may become "... kitchen ... kitchen").
-    The network cannot memorise which place goes with which story and has to learn where to look:
-    on the generated tasks it needs about four times fewer stories for the same accuracy."""
+    The network cannot memorise which place goes with which story and has to learn where to look
+    (see the README for what it changed on the generated tasks)."""
 
     def __init__(self, n_words: int, word_ids: list[int], answer_ids: list[int]):
         self.n_words, self.word_ids, self.answer_ids = n_words, np.asarray(word_ids), np.asarray(answer_ids)

@@ -24,6 +24,7 @@ from ..data.vocab import vqa_accuracy
 from ..errors import VQAStudioError
 from ..model.net import ModelConfig, VQANet
 from ..active.outliers import store_training_dynamics
+from .. import media_kinds
 from ..active.scoring import score_pool
 from ..model.pretrained import is_pretrained, source_of
 from ..model.pretrained_media import PRETRAINED, media_for
@@ -88,6 +89,8 @@ def predict_answers(bundle: ModelBundle, media: MediaTensors, questions: Sequenc
 
         return predict_vilt(bundle.proposer, media.snapshot, [qa for qa in questions if qa.kind is ItemKind.IMAGE],
                             entropy)
+    if (plugin_answers := media_kinds.predict_answers(bundle, media.snapshot, questions, entropy)) is not None:
+        return plugin_answers  # a model of a plugin's medium (core/media_kinds.py)
     out: dict[int, tuple[str, float]] = {}
     answers = bundle.encoders.answers.answers
     for kind in (ItemKind.IMAGE, ItemKind.CLOUD):
@@ -259,10 +262,8 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
         from .vilt_run import run_vilt
 
         return (yield from run_vilt(project, args, run_id, version, path, curves, t0))
-    from ..media_kinds import resolve, training_medium
-
-    if (medium := training_medium(project)) is not None:  # labels of a plugin's medium: it trains
-        return (yield from resolve(medium.train)(project, args, run_id, version, path, curves, t0))
+    if (plugin_run := media_kinds.training_run(project, args, run_id, version, path, curves, t0)) is not None:
+        return (yield from plugin_run)  # labels of a plugin's medium: it trains (core/media_kinds.py)
     messages: list[str] = []
     device = choose_device(args.device)
     yield Progress("preparing", 0, None, f"reading labels ({describe_device(device)})")
