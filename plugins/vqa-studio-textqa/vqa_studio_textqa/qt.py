@@ -37,7 +37,7 @@ def story_html(sentences: list[str], attention: np.ndarray | None, episode: int 
             bg = shade(value)
         else:
             bg = "#ffffff"
-        rows.append(f"<tr><td class='n'>{i + 1}</td>{cells}<td style='background:{bg}; padding:3px 8px'>"
+        rows.append(f"<tr><td class='n'>{i + 1}</td>{cells}<td style='background:{bg}; color:#111111; padding:3px 8px'>"
                     f"{html.escape(sentence)}</td></tr>")
     head = ""
     if att is not None:
