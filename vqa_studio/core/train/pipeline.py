@@ -39,6 +39,7 @@ from ..uncertainty.error_detection import ErrorDetection, error_detection
 from . import distributed
 from .config import FP32, Precision, TrainingArgs, choose_device, choose_precision, describe_device
 from .loop import collect_logits, train_net
+from .probe import precision_probe
 
 
 @dataclass
@@ -281,12 +282,12 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
             continue
         nets[kind], by_kind[kind.value], precision = yield from _train_kind(
             kind, train_q, data, args, device, deadline, version, curves, messages)
+    if not distributed.is_main():
+        return None  # another rank of a distributed run: rank 0 evaluates, saves and registers
     bundle = _make_bundle(version, data, nets, by_kind, args, precision, device)
     yield Progress("saving", 0, 1, f"writing {path.name}")
     bundle.save(path)
     yield from score_pool(project, bundle, args.scoring_args(version), snapshot=data.snapshot, media=data.media)
-    if not distributed.is_main():
-        return None  # another rank of a distributed run: rank 0 evaluates, saves and registers
     yield Progress("registering", 0, 1, f"registering {version}")
     register(project, bundle, path, run_id, activate=True)
     with project.writer.begin() as conn:
@@ -370,7 +371,7 @@ def _train_kind(kind: ItemKind, train_q: list[QA], data: _RunData, args: Trainin
     train_ds = VQADataset(train_q, data.media, data.encoders)
     val_ds = VQADataset(val_q, data.media, data.encoders) if val_q else None
     config = model_config(args, kind, data.encoders)
-    precision = choose_precision(device, args.amp, probe=distributed.timed(_precision_probe, config, train_ds, device, args))
+    precision = choose_precision(device, args.amp, probe=distributed.timed(precision_probe, config, train_ds, device, args))
     if precision.reason:
         messages.append(f"{kind.value}: precision {precision.name} ({precision.reason})")
     members: list[VQANet] = []
@@ -386,12 +387,12 @@ def _train_kind(kind: ItemKind, train_q: list[QA], data: _RunData, args: Trainin
         for m_ in members:
             m_.to("cpu")
     ns = NetSet(kind, VQANet(config).config_dict(), members, 1.0, student)
+    if not distributed.is_main():
+        return ns, {}, precision
     metrics = yield from _calibrate_and_evaluate(ns, data, args, precision, device, version,
                                                  val_ds if val_ds is not None else train_ds,
                                                  val_q, test_q)
     metrics["n_train"], metrics["n_val"] = len(train_q), len(val_q)
-    if not distributed.is_main():
-        return ns, {}, precision
     ns.metrics = metrics
     return ns, metrics, precision
 
@@ -574,28 +575,3 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
         else:
             out[k] = v
     return out
-
-
-def _precision_probe(config: ModelConfig, dataset: VQADataset, device: torch.device, args: TrainingArgs):
-    """Times three training steps of the real model in a given precision (used only where auto needs
-    to confirm that bf16 on a CPU with native bf16 is really faster)."""
-    from ..data.dataset import batches
-    from .loop import autocast
-
-    def probe(precision: Precision) -> float:
-        net = VQANet(config).to(device).train()
-        opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
-        it = batches(dataset, args.batch_size, shuffle=True, seed=123)
-        times = []
-        for _, batch in zip(range(4), it):
-            b = {k: v.to(device) for k, v in batch.items()}
-            t = time.perf_counter()
-            with autocast(device, precision):
-                loss = net(b)["logits"].float().logsumexp(-1).mean()
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            times.append(time.perf_counter() - t)
-        return float(np.median(times[1:])) if len(times) > 1 else float("inf")
-
-    return probe
