@@ -80,15 +80,18 @@ def cmd_export(args) -> int:
 
 def cmd_plugins(args) -> int:
     from .core.registry import default_registry
+    from .plugins import plugin_version
 
     registry = default_registry()
     if not registry.plugins:
         _print("no plugins installed (see plugins/ for an example)")
     for info in registry.plugins:
         state = "loaded" if info.loaded else f"FAILED: {info.error}"
-        _print(f"{info.name:<16} {info.target:<40} {info.dist or '':<20} {state}")
+        dist = f"{info.dist} {plugin_version(info)}".strip() if info.dist else ""
+        _print(f"{info.name:<16} {info.target:<40} {dist:<28} {state}")
     for kind, space in (("format", registry.formats), ("acquisition", registry.acquisitions),
-                        ("media encoder", registry.media_encoders), ("question encoder", registry.question_encoders)):
+                        ("media encoder", registry.media_encoders), ("question encoder", registry.question_encoders),
+                        ("medium", registry.media), ("model kind", registry.model_kinds)):
         for name, entry in space.items():
             missing = hasattr(entry, "is_available") and not entry.is_available()
             if entry.source != "built-in" or missing:
