@@ -59,6 +59,7 @@ def test_queue_outlier_column_and_filter(qtbot, window, trained_folder, tmp_path
     model = win.model
     qtbot.waitUntil(lambda: model.outlier(model.question_id(0)) is not None, timeout=10000)
     assert model.headerData(COL_OUTLIER, Qt.Horizontal) == "Outlier"
+    qtbot.waitUntil(lambda: not win.queue_dock_widget.table.isColumnHidden(COL_OUTLIER), timeout=10000)
     qid = model.question_id(0)
     text = model.data(model.index(0, COL_OUTLIER))
     score = {r.question_id: r.outlier_score for r in rows}[qid]

@@ -227,8 +227,11 @@ class QueueDock(QWidget):
         hh.setSectionResizeMode(COL_QUESTION, QHeaderView.Stretch)
         hh.setHighlightSections(False)
         for col, w in ((COL_THUMB, 50), (COL_PROPOSED, 72), (COL_CONF, 66), (COL_SCORE, 80), (COL_STATUS, 94),
-                       (COL_TYPE, 76), (COL_OUTLIER, 64)):
+                       (COL_TYPE, 66), (COL_OUTLIER, 56)):
             self.table.setColumnWidth(col, w)
+        # the outlier column only once the active model has outlier scores (it costs the question's width)
+        self.table.setColumnHidden(COL_OUTLIER, True)
+        model.outliers_known.connect(lambda known: self.table.setColumnHidden(COL_OUTLIER, not known))
         hh.sectionClicked.connect(self._header_clicked)
 
     def _build_layout(self) -> None:

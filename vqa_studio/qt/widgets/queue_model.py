@@ -78,6 +78,7 @@ class QueueModel(QAbstractTableModel):
     loaded = Signal()  # the first ids of a new query are in (the view was reset)
     extended = Signal()  # the rest of the query's ids were appended
     load_failed = Signal(str)
+    outliers_known = Signal(bool)  # whether the active model has outlier scores (the column is worth showing)
 
     def __init__(self, project, images, runner, parent=None):
         super().__init__(parent)
@@ -180,6 +181,7 @@ class QueueModel(QAbstractTableModel):
 
     def _set_outliers(self, state) -> None:
         self._outlier, self.outlier_threshold = state
+        self.outliers_known.emit(bool(self._outlier))
         if self._ids:
             self.dataChanged.emit(self.index(0, COL_OUTLIER), self.index(len(self._ids) - 1, COL_OUTLIER))
 

@@ -176,7 +176,7 @@ class LayoutMixin:
     def default_layout(self) -> None:
         """Dock sizes for a first start (a saved layout replaces them)."""
         w, h = max(self.width(), 1000), max(self.height(), 700)
-        self.resizeDocks([self.queue_dock, self.answer_dock], [int(w * 0.37), int(w * 0.26)], Qt.Horizontal)
+        self.resizeDocks([self.queue_dock, self.answer_dock], [int(w * 0.40), int(w * 0.25)], Qt.Horizontal)
         self.resizeDocks([self.answer_dock, self.similar_dock], [int(h * 0.56), int(h * 0.19)], Qt.Vertical)
         self.resizeDocks([self.insights_dock], [int(h * 0.24)], Qt.Vertical)
 
