@@ -279,11 +279,13 @@ def run_scale(work: Path, scale: float) -> None:
     t_order = time.perf_counter() - t
     print(f"       stats (counts by status, split, type...) {t_stats * 1e3:.0f} ms; the whole ordered queue "
           f"({len(order):,} ids, read by the app behind its first page) {t_order:.1f} s")
+    cold = timeit(lambda: project.queue(order_by="entropy", filters=QueueFilter(), limit=1000), 1)[0]
     ours = timeit(lambda: project.queue(order_by="entropy", filters=QueueFilter(), limit=1000), 20)
     by_status = timeit(lambda: project.queue(order_by="bald", filters=QueueFilter(statuses=[Status.LABELLED]),
                                              limit=1000), 10)
-    print(f"queue: top 1,000 of {stats.n_questions:,} by score in {statistics.median(ours) * 1e3:.1f} ms median, "
-          f"{max(ours) * 1e3:.1f} ms max [target <= 50 ms: {'OK' if max(ours) * 1e3 <= 50 else 'MISSED'}]; "
+    print(f"queue: top 1,000 of {stats.n_questions:,} by score: first (cold) {cold * 1e3:.1f} ms, then "
+          f"{statistics.median(ours) * 1e3:.1f} ms median, {max(ours) * 1e3:.1f} ms max of 20 "
+          f"[target <= 50 ms: {'OK' if max(ours) * 1e3 <= 50 else 'MISSED'}]; "
           f"with a status filter {statistics.median(by_status) * 1e3:.1f} ms median")
     _corrections(project)
     project.close()
