@@ -110,12 +110,13 @@ if [ "$BUILD_DEB" = 1 ]; then
 fi
 
 step "sizes"
-du -sh "$APP_DIR" | sed 's/\t/  folder app  /'
-du -sh "$TARBALL" | sed 's/\t/  tar.gz      /'
-[ "$BUILD_DEB" = 1 ] && du -sh "$DEB" | sed 's/\t/  deb         /'
-MB=$(du -sm "$APP_DIR" | cut -f1)
-if [ "$MB" -gt 1126 ]; then
-  echo "the folder app is $MB MB: over the 1.1 GB budget" >&2
+mb() { du -s --apparent-size -B1 "$1" | awk '{printf "%.0f MB (%.2f GB)", $1 / 1e6, $1 / 1e9}'; }
+echo "folder app  $(mb "$APP_DIR")  $APP_DIR"
+echo "tar.gz      $(mb "$TARBALL")  $TARBALL"
+[ "$BUILD_DEB" = 1 ] && echo "deb         $(mb "$DEB")  $DEB"
+BYTES=$(du -s --apparent-size -B1 "$APP_DIR" | cut -f1)
+if [ "$BYTES" -gt 1100000000 ]; then
+  echo "the folder app is over the 1.1 GB budget" >&2
   exit 1
 fi
 echo "done: install and test the .deb with scripts/smoke-installed.sh"

@@ -25,6 +25,7 @@ mkdir -p "$OUT"
 HOME_DIR=$OUT/home
 rm -rf "$HOME_DIR"; mkdir -p "$HOME_DIR"
 PROJECT=$OUT/demo-project
+rm -rf "$PROJECT"
 XPID=""; GPID=""
 cleanup() {
   [ -n "$GPID" ] && kill "$GPID" 2>/dev/null && wait "$GPID" 2>/dev/null
@@ -32,6 +33,7 @@ cleanup() {
   return 0
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 pass() { printf 'ok    %s\n' "$*"; }
 fail() { printf 'FAIL  %s\n' "$*" >&2; exit 1; }
 # the installed app only: a clean environment, the system PATH, a fresh home, run from an empty folder
@@ -74,7 +76,7 @@ app info --imports | tee "$OUT/info.txt" || fail "info --imports (an optional mo
 grep -q "frozen build" "$OUT/info.txt" || fail "info does not say it runs the frozen build"
 grep -q "^Executable *  /opt/vqa-studio/vqa-studio" "$OUT/info.txt" || fail "info: not the installed executable"
 grep -Eq "^Training device  (cpu|cuda)" "$OUT/info.txt" || fail "info: no training device"
-for label in "torch" "Qt (PySide6)"; do
+for label in "torch" "Qt \\(PySide6\\)"; do
   grep -Eq "^$label +[0-9]" "$OUT/info.txt" || fail "info: no $label version"
 done
 for label in "open3d" "Data folder" "Log folder" "import cv2 +ok" "import laspy +ok" "import OpenGL +ok" \
@@ -128,6 +130,10 @@ t1=$(date +%s)
 registered=""
 while [ $(( $(date +%s) - t1 )) -lt 600 ]; do
   kill -0 "$GPID" 2>/dev/null || { cat "$OUT/gui.log"; fail "the app ended during training"; }
+  if xdotool search --onlyvisible --name "failed|could not" >/dev/null 2>&1; then
+    command -v import >/dev/null && import -window root "$OUT/training-failed.png" 2>/dev/null || true
+    fail "the app shows '$(xdotool getwindowname "$(xdotool search --onlyvisible --name "failed|could not" | head -1)")' (screenshot: $OUT/training-failed.png)"
+  fi
   app models --project "$PROJECT" > "$OUT/models-after.txt" 2>&1 || true
   after=$(grep -Ec "^[* ] [^ ]" "$OUT/models-after.txt" || true)
   if [ "$after" -gt "$before" ]; then registered=1; break; fi
@@ -141,10 +147,16 @@ command -v import >/dev/null && import -window root "$OUT/after-training.png" 2>
 grep -qi "traceback" "$OUT/gui.log" && { cat "$OUT/gui.log"; fail "the app's output holds a traceback"; }
 pass "no traceback in the app's output"
 
-xdotool key --window "$wid" --clearmodifiers ctrl+q 2>/dev/null || true
-for _ in $(seq 100); do kill -0 "$GPID" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$GPID" 2>/dev/null; then kill "$GPID"; fi
+xdotool windowfocus --sync "$wid" 2>/dev/null || true
+xdotool key --clearmodifiers ctrl+q 2>/dev/null || true
+how="File ▸ Quit (Ctrl+Q)"
+for _ in $(seq 150); do kill -0 "$GPID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$GPID" 2>/dev/null; then kill "$GPID"; how="SIGTERM (Ctrl+Q did not close it within 15 s)"; fi
 wait "$GPID" 2>/dev/null || true; GPID=""
-pgrep -f "^/opt/vqa-studio/vqa-studio" >/dev/null && fail "processes of the app are left running"
-pass "closed; no process of the app left"
+for _ in $(seq 100); do pgrep -f "^/opt/vqa-studio/vqa-studio" >/dev/null || break; sleep 0.1; done
+if pgrep -f "^/opt/vqa-studio/vqa-studio" >/dev/null; then
+  pgrep -af "^/opt/vqa-studio/vqa-studio" >&2
+  fail "processes of the app are left running 10 s after the window closed"
+fi
+pass "closed with $how; no process of the app left"
 echo "all checks passed (logs and screenshots in $OUT)"
