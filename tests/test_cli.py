@@ -247,3 +247,14 @@ def test_score_setting_out_of_range_is_a_usage_error(tmp_path, capsys):
         run("score", "--project", tmp_path / "p", "--mc-samples", "0")
     assert exit_.value.code == 2
     assert "mc_samples must be at least 1" in capsys.readouterr().err
+
+
+def test_a_reader_that_leaves_early_is_not_a_bug(capsys, monkeypatch):
+    """`vqa-studio ... | head`: the closed pipe ends the command quietly (exit 0), no traceback."""
+    def closed_pipe(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "cmd_plugins", closed_pipe)
+    assert cli.main(["plugins"]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "bug" not in err

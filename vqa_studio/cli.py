@@ -6,6 +6,7 @@ Exit codes: 0 ok, 2 bad input (a message on stderr naming the file and the probl
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -382,6 +383,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_broken_pipe() -> None:
+    """Point stdout at devnull so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (frozen GUI build, captured in tests)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     from .plugins import load_plugins
 
@@ -401,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cancelled; nothing half-written was kept", file=sys.stderr)
         return EXIT_CANCELLED
+    except BrokenPipeError:  # `vqa-studio models ... | head`: the reader left; not a bug
+        _quiet_broken_pipe()
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - a fault of the machine is a message; anything else a bug
         from .core.store.db import machine_fault
 

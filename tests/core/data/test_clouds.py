@@ -355,3 +355,17 @@ def test_no_warning_for_clean_files(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_cloud(path)
+
+
+def test_a_layout_only_open3d_reads_names_the_missing_package(tmp_path, monkeypatch):
+    """The packaged app leaves open3d out: its fallback layouts get a message, not an ImportError."""
+    import sys
+
+    from vqa_studio.core.data.clouds.base import load_with_open3d
+
+    path = tmp_path / "scan.pcd"
+    path.write_bytes(b"# .PCD v0.7\nFIELDS x y z\nDATA binary_compressed\n")
+    monkeypatch.setitem(sys.modules, "open3d", None)  # import open3d raises ImportError
+    with pytest.raises(BadInputError, match="open3d, which is not installed") as err:
+        load_with_open3d(path)
+    assert "scan.pcd" in str(err.value)

@@ -226,8 +226,12 @@ def read_header_bytes(path: Path, end_marker: bytes, what: str) -> tuple[bytes, 
 
 def load_with_open3d(path: Path) -> Cloud:
     """The fallback for layouts the numpy readers leave alone (PCD binary_compressed, PLY lists)."""
-    import open3d as o3d  # heavy: only here
-
+    try:
+        import open3d as o3d  # heavy: only here (the packaged app leaves it out)
+    except ImportError as exc:
+        raise BadInputError(path, "this layout (PCD binary_compressed, or PLY with list properties) is read "
+                            f"through open3d, which is not installed here ({exc}); save it as binary PCD or "
+                            "PLY, or pip install open3d") from None
     try:
         pcd = o3d.t.io.read_point_cloud(str(path))
     except Exception as exc:  # open3d raises RuntimeError with its own wording
