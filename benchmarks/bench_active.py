@@ -8,17 +8,20 @@ The sets: the demo, and the demo's generator in its shifted style (other shapes,
 background and wordings; ``vqa-studio demo --variant shifted``), each in ``--out/<set>``; the last
 lines are a table with both sets' best strategy against random. ``--small`` is a size for the
 shared 2-core VM (minutes a set, not hours); the strategies with ``:power`` draw their batches by
-stochastic power sampling (diverse batches) instead of the top scores.
+stochastic power sampling, those with ``:cluster`` by score-weighted k-means++ in the model's
+embedding space (diverse batches), instead of the top scores.
 
 Runs the `simulate` core (the same as `vqa-studio simulate`) for random, entropy, BALD, variation
 ratio and a deep ensemble, plus BALD with full-scope MC-dropout (to show the fast head scope selects
 as well), on one generated demo project; prints labels-to-target per strategy and the ratio of the
 best uncertainty strategy to random (goal: at most 0.5), and writes a CSV and a PNG plot.
 
-The full-data accuracy is the model trained from scratch on every label of the pool for
-``--full-epochs`` epochs (annealed; the best validation epoch kept), so the 90% line is what the
-labels can give, not what one round's short schedule reaches (the rounds are warm-started and add
-up to more training than that). Each strategy runs until it reaches the target or the pool is used
+The full-data accuracy is the model trained from scratch on every label of the pool for at least
+``--full-epochs`` epochs and at least as many optimizer steps as a warm-started run through the whole
+pool gets in all its rounds (annealed; the best validation epoch kept; of ``--full-seeds`` trainings
+the best on validation), so the 90% line is what the labels can give, not a low bar under what the
+rounds' models reach (a 12-epoch reference was: 43.8% on the shifted set, where random had 45.2%
+with 400 labels). A curve above the reference is printed as a note. Each strategy runs until it reaches the target or the pool is used
 up (``--rounds 0``). Random then needs the whole pool: on one core of a 2-core VM the reference took
 7 min, random 45 min, BALD / entropy / variation ratio 11-45 min each, the ensemble (3 members
 trained a round) 55 min; ``--only`` picks strategies (in the order given), and ``--resume`` lets
@@ -47,14 +50,15 @@ from vqa_studio.core.train.config import TrainingArgs  # noqa: E402
 
 STRATEGIES = [("random", "head", "top"), ("entropy", "head", "top"), ("bald", "head", "top"),
               ("variation_ratio", "head", "top"), ("ensemble", "head", "top"), ("bald", "full", "top"),
-              ("bald", "head", "power"), ("variation_ratio", "head", "power")]
+              ("bald", "head", "power"), ("variation_ratio", "head", "power"),
+              ("bald", "head", "cluster"), ("variation_ratio", "head", "cluster"), ("entropy", "head", "cluster")]
 #: the two labelled sets of the table: the demo, and the 2D generator in its shifted style (other
 #: shapes, colours, sizes, background and wordings: ``vqa-studio demo --variant shifted``)
 SETS = ("demo", "shifted")
 
 
 def _key(name: str, scope: str, selection: str) -> str:
-    return (name if scope == "head" else f"{name}:{scope}") + (":power" if selection == "power" else "")
+    return (name if scope == "head" else f"{name}:{scope}") + (f":{selection}" if selection != "top" else "")
 
 
 def _load_results(csv_path: Path, full: float) -> dict[str, SimResult]:
@@ -77,14 +81,17 @@ def _parse() -> argparse.Namespace:
                     help="rounds at most (default 0: until the pool is used up); a strategy stops at the target")
     ap.add_argument("--epochs", type=int, default=6, help="epochs per round")
     ap.add_argument("--min-steps", type=int, default=150, help="optimizer steps per round at least")
-    ap.add_argument("--full-epochs", type=int, default=24, help="epochs of the full-data reference (from scratch)")
+    ap.add_argument("--full-epochs", type=int, default=24,
+                    help="epochs of the full-data reference (from scratch) at least; it also gets at least the "
+                         "optimizer steps of a warm-started run through the whole pool")
+    ap.add_argument("--full-seeds", type=int, default=1, help="full-data trainings; the best on validation counts")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     ap.add_argument("--set", action="append", choices=list(SETS), dest="sets",
                     help="the labelled sets to run (default both: demo and shifted), each in --out/<set>")
     ap.add_argument("--small", action="store_true",
                     help="a size for the shared 2-core VM: 300 scenes x 10 questions, 200 initial, batches of 200, "
-                         "12 full-data epochs, random / BALD / power BALD / power variation ratio")
+                         "random / power BALD / cluster BALD")
     ap.add_argument("--resume", action="store_true",
                     help="keep the reference and the strategies already in --out (same settings), run the rest")
     ap.add_argument("--only", action="append",
@@ -92,7 +99,7 @@ def _parse() -> argparse.Namespace:
     args = ap.parse_args()
     if args.small:
         args.scenes, args.questions, args.initial, args.batch, args.full_epochs = 300, 10, 200, 200, 12
-        args.only = args.only or ["random", "bald", "bald:power", "variation_ratio:power"]
+        args.only = args.only or ["random", "bald:power", "bald:cluster"]
     return args
 
 
@@ -115,7 +122,7 @@ def _run_set(set_name: str, args, by_key) -> tuple:
     """One labelled set: its reference, each strategy's curve, the summary lines; -> its table row."""
     out = args.out / set_name
     settings = {k: getattr(args, k) for k in ("scenes", "questions", "initial", "batch", "rounds", "epochs",
-                                              "min_steps", "full_epochs", "seed")}
+                                              "min_steps", "full_epochs", "full_seeds", "seed")}
     out.mkdir(parents=True, exist_ok=True)
     csv_path, ref_path = out / "active.csv", out / "reference.json"
     work = Path(tempfile.mkdtemp(prefix="vqa-bench-active-"))
@@ -129,7 +136,7 @@ def _run_set(set_name: str, args, by_key) -> tuple:
     n_pool = len(snapshot.labelled(["train"]))
     rounds = args.rounds or max(1, (n_pool - args.initial) // args.batch)
     base = SimConfig(initial=args.initial, batch=args.batch, rounds=rounds, seed=args.seed, epochs=args.epochs,
-                     min_steps=args.min_steps, full_epochs=args.full_epochs, train=train)
+                     min_steps=args.min_steps, full_epochs=args.full_epochs, full_seeds=args.full_seeds, train=train)
     saved = json.loads(ref_path.read_text()) if args.resume and ref_path.exists() else None
     if saved is not None and saved.get("settings") != settings:
         raise SystemExit(f"--resume: {ref_path} was written with other settings ({saved.get('settings')})")
@@ -165,6 +172,9 @@ def _run_set(set_name: str, args, by_key) -> tuple:
         pts = " ".join(f"{n}:{a * 100:.1f}" for n, a in res.points)
         print(f"  {res.strategy:<22} labels to target: {('%.0f' % need) if need else 'not reached':>11}   "
               f"curve {pts}   ({took})", flush=True)
+    above = [(k, max(a for _, a in r.points)) for k, (r, _) in results.items() if max(a for _, a in r.points) > full]
+    if above:  # the reference should be the most the labels give: say so when a round's model beats it
+        print("  note: above the full-data reference: " + ", ".join(f"{k} {a * 100:.1f}%" for k, a in above))
     png = plot_csv(csv_path, out / "active.png", full)
     row = _summary(results)
     print(f"wrote {csv_path} and {png}")

@@ -47,3 +47,18 @@ def test_bad_simulate_and_demo_options_exit_2(demo, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         run("simulate", "--effort", "--project", demo, "--init-from", tmp_path / "none.pt")
     assert exit_.value.code == 2 and "no such model file" in capsys.readouterr().err
+
+
+def test_simulate_with_cluster_selection_and_the_full_reference(demo, tmp_path, capsys, one_torch_thread):
+    capsys.readouterr()
+    out_csv = tmp_path / "curves.csv"
+    assert run("simulate", "-q", "--project", demo, "--strategy", "bald", "--selection", "cluster", "--initial", 20,
+               "--batch", 15, "--rounds", 1, "--epochs", 1, "--min-steps", 2, "--mc-samples", 2, "--full-reference",
+               "--full-epochs", 1, "--full-seeds", 2, "--out", out_csv) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"full-data accuracy: \d+\.\d\d%", out)
+    assert re.search(r"cluster bald\s+20:\d+\.\d, 35:\d+\.\d", out)
+    assert out_csv.is_file() and out_csv.with_suffix(".png").is_file()
+    with pytest.raises(SystemExit) as exit_:
+        run("simulate", "--project", demo, "--strategy", "ensemble", "--selection", "cluster", "--out", out_csv)
+    assert exit_.value.code == 2 and "not with --strategy ensemble" in capsys.readouterr().err

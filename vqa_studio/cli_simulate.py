@@ -50,6 +50,8 @@ def cmd_simulate(args) -> int:
         raise _usage("--strategy is required (or --effort)")
     if args.out is None:
         raise _usage("--out CSV is required (without --effort)")
+    if args.selection == "cluster" and "ensemble" in args.strategy:
+        raise _usage("--selection cluster needs MC-dropout embeddings: not with --strategy ensemble")
     from .core.data.dataset import MediaTensors, Snapshot
     from .core.simulate import (
         SimConfig,
@@ -68,8 +70,9 @@ def cmd_simulate(args) -> int:
         results = []
         full = None
         if args.full_reference:
-            cfg0 = SimConfig(strategy="random", seed=args.seed, epochs=args.epochs, full_epochs=args.full_epochs,
-                             min_steps=args.min_steps, train=train)
+            cfg0 = SimConfig(strategy="random", initial=args.initial, batch=args.batch, rounds=args.rounds,
+                             seed=args.seed, epochs=args.epochs, full_epochs=args.full_epochs,
+                             full_seeds=args.full_seeds, min_steps=args.min_steps, train=train)
             full = drive(full_data_accuracy(project, cfg0, snapshot=snapshot, media=media), quiet=args.quiet)
             _print(f"full-data accuracy: {full * 100:.2f}%")
         for strategy in args.strategy:
@@ -144,11 +147,16 @@ def add_commands(add) -> None:
                    help=f"MC-dropout samples per ensemble member (default {DEFAULT_MC_SAMPLES})")
     p.add_argument("--scope", choices=["head", "full"], default="head")
     p.add_argument("--ensemble", type=int, default=3, help="members for the ensemble strategy")
-    p.add_argument("--selection", choices=["top", "power"], default="top",
-                   help="top: the highest scores; power: drawn in proportion to the scores (diverse batches)")
+    p.add_argument("--selection", choices=["top", "power", "cluster"], default="top",
+                   help="top: the highest scores; power: drawn in proportion to the scores; cluster: score-weighted "
+                        "k-means++ in the model's embedding space (power and cluster: diverse batches)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--full-reference", action="store_true", help="also train on every label for the 90%% line")
-    p.add_argument("--full-epochs", type=int, default=24, help="epochs of that full-data training (from scratch)")
+    p.add_argument("--full-epochs", type=int, default=24,
+                   help="epochs of that full-data training (from scratch) at least; it also gets at least the "
+                        "optimizer steps of all the rounds together")
+    p.add_argument("--full-seeds", type=_positive, default=1,
+                   help="full-data trainings (seeds); the best on validation counts (default 1)")
     p.add_argument("--out", type=Path, help="CSV of the curves (a PNG plot is written beside it); "
                    "required without --effort")
     g = p.add_argument_group("effort (--effort)")

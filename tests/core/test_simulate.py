@@ -1,5 +1,6 @@
 """The active-learning simulation (`vqa-studio simulate`, benchmarks/bench_active.py) on a tiny demo."""
 import csv
+import math
 
 import pytest
 
@@ -114,3 +115,30 @@ def test_labels_to_reach_interpolates_between_rounds():
 def test_too_few_labels_is_a_clear_error(tiny):
     with pytest.raises(VQAStudioError, match="simulate needs labelled train"):
         Project.run(simulate(tiny, SimConfig(initial=100_000, batch=10)))
+
+
+def test_the_reference_gets_at_least_the_steps_of_all_the_rounds():
+    from vqa_studio.core.simulate import rounds_steps
+
+    cfg = SimConfig(initial=200, batch=200, rounds=100, epochs=6, min_steps=150, train=TrainingArgs(batch_size=64))
+    # 200, 400, ... 2000 labels, then the last 100 of the pool of 2100: each round 6 epochs, at least 150 steps
+    expected = 0
+    for n in list(range(200, 2001, 200)) + [2100]:
+        per_epoch = math.ceil(n / 64)
+        expected += max(6, math.ceil(150 / per_epoch)) * per_epoch
+    assert rounds_steps(2100, cfg) == expected
+    assert rounds_steps(2100, SimConfig(**{**cfg.__dict__, "rounds": 2})) < rounds_steps(2100, cfg)
+    assert rounds_steps(2100, cfg) > 1500  # far above 12 epochs of the whole pool (396 steps)
+
+
+def test_cluster_selection_in_the_simulation(tiny, one_torch_thread):
+    res = Project.run(simulate(tiny, _cfg(strategy="bald", selection="cluster")))
+    assert [n for n, _ in res.points] == [20, 35, 50] and res.strategy == "cluster bald"
+    with pytest.raises(ValueError, match="embeddings"):
+        SimConfig(strategy="ensemble", selection="cluster")
+
+
+def test_the_full_reference_keeps_the_best_validation_seed(tiny, one_torch_thread):
+    snapshot = Snapshot.load(tiny)
+    full, epochs = _epochs_trained(full_data_accuracy(tiny, _cfg(full_epochs=3, full_seeds=2), snapshot=snapshot))
+    assert 0.0 <= full <= 1.0 and len(epochs) == 6  # two trainings of 3 epochs
