@@ -193,6 +193,10 @@ def _summary(results: dict[str, tuple[SimResult, float | None]]) -> tuple[str, s
         print(f"best uncertainty strategy: {best} needs {uncertain[best]:.0f} labels vs random {rnd:.0f}: "
               f"ratio {ratio:.2f} [goal <= 0.5: {'OK' if ratio <= 0.5 else 'MISSED'}]")
         row = (f"{rnd:.0f}", best, f"{uncertain[best]:.0f}", f"{ratio:.2f}")
+    elif rnd and len(results) > 1:  # no other strategy reached the target with all it was given
+        most = min(max(n for n, _ in r.points) for k, (r, _) in results.items() if k != "random")
+        print(f"no strategy but random reached the target (random {rnd:.0f} labels; the others > {most})")
+        row = (f"{rnd:.0f}", "none reached", f"> {most}", f"> {most / rnd:.2f}")
     elif "random" in results and not rnd:
         most = max(n for n, _ in results["random"][0].points)
         line = f"random did not reach the target with {most} labels (all it was given)"
