@@ -29,11 +29,9 @@ MEDIUM = "story"
 
 def run(project, args, run_id: int, version: str, path: Path, curves: list, t0: float
         ) -> Generator[Progress, None, Any]:
-    from vqa_studio.core.active.scoring import score_pool
-    from vqa_studio.core.model.registry import register
-    from vqa_studio.core.store import predictions as prediction_rows
     from vqa_studio.core.store.db import utcnow
     from vqa_studio.core.train.pipeline import TrainOutcome
+    from vqa_studio.core.train.publish import publish
 
     yield Progress("preparing", 0, None, "reading the stories")
     snapshot = Snapshot.load(project, include_auto_accepted=args.include_auto_accepted)
@@ -61,13 +59,7 @@ def run(project, args, run_id: int, version: str, path: Path, curves: list, t0: 
     model.training = {**args.to_dict(), "medium": MEDIUM}
     model.snapshot = {"max_correction_id": snapshot.max_correction_id, "n_labels": len(train)}
     model.created_at = utcnow().isoformat()
-    yield Progress("saving", 0, 1, f"writing {path.name}")
-    model.save(path)
-    yield from score_pool(project, model, args.scoring_args(version), snapshot=snapshot)
-    yield Progress("registering", 0, 1, f"registering {version}")
-    register(project, model, path, run_id, activate=True)
-    with project.writer.begin() as conn:
-        prediction_rows.mark_proposed(conn, version)
+    yield from publish(project, model, path, run_id, version, args.scoring_args(version), snapshot=snapshot)
     return TrainOutcome(version, path, model.metrics, curves, messages, time.perf_counter() - t0)
 
 

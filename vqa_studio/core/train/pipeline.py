@@ -25,10 +25,9 @@ from ..errors import VQAStudioError
 from ..model.net import ModelConfig, VQANet
 from ..active.outliers import store_training_dynamics
 from .. import media_kinds
-from ..active.scoring import score_pool
 from ..model.pretrained import is_pretrained, source_of
 from ..model.pretrained_media import PRETRAINED, media_for
-from ..model.registry import ModelBundle, NetSet, load_version, register
+from ..model.registry import ModelBundle, NetSet, load_version
 from ..model.transfer import init_from_file, load_source
 from ..store import predictions as prediction_rows
 from ..store import runs as run_rows
@@ -40,6 +39,7 @@ from . import distributed
 from .config import FP32, Precision, TrainingArgs, choose_device, choose_precision, describe_device
 from .loop import collect_logits, train_net
 from .probe import precision_probe
+from .publish import publish
 
 
 @dataclass
@@ -285,13 +285,8 @@ def _run(project, args: TrainingArgs, run_id: int, version: str, path: Path, cur
     if not distributed.is_main():
         return None  # another rank of a distributed run: rank 0 evaluates, saves and registers
     bundle = _make_bundle(version, data, nets, by_kind, args, precision, device)
-    yield Progress("saving", 0, 1, f"writing {path.name}")
-    bundle.save(path)
-    yield from score_pool(project, bundle, args.scoring_args(version), snapshot=data.snapshot, media=data.media)
-    yield Progress("registering", 0, 1, f"registering {version}")
-    register(project, bundle, path, run_id, activate=True)
-    with project.writer.begin() as conn:
-        prediction_rows.mark_proposed(conn, version)
+    yield from publish(project, bundle, path, run_id, version, args.scoring_args(version), snapshot=data.snapshot,
+                       media=data.media)
     store_training_dynamics(project, version, data.dynamics, data.snapshot)  # outlier flags (cartography)
     return TrainOutcome(version, path, bundle.metrics, curves, messages, time.perf_counter() - t0)
 

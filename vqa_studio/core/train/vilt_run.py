@@ -26,11 +26,10 @@ BATCH = 16  # questions a fine-tuning step (ViLT is large next to our own model)
 
 def run_vilt(project, args: TrainingArgs, run_id: int, version: str, path: Path, curves: list, t0: float
              ) -> Generator[Progress, None, Any]:
-    from ..active.scoring import score_pool
-    from ..model.registry import load_version, register
-    from ..store import predictions as prediction_rows
+    from ..model.registry import load_version
     from ..store.db import utcnow
     from .pipeline import TrainOutcome
+    from .publish import publish
 
     snapshot = Snapshot.load(project, include_auto_accepted=args.include_auto_accepted)
     train = snapshot.labelled(["train"], ItemKind.IMAGE)
@@ -56,13 +55,7 @@ def run_vilt(project, args: TrainingArgs, run_id: int, version: str, path: Path,
     metrics = _metrics(proposer, snapshot)
     model = ViltModel(version, proposer, parent_version, metrics, {**args.to_dict(), "model": args.model},
                       {"n_labels": len(train)}, utcnow().isoformat())
-    yield Progress("saving", 0, 1, f"writing {path.name}")
-    model.save(path)
-    yield from score_pool(project, model, args.scoring_args(version), snapshot=snapshot)
-    yield Progress("registering", 0, 1, f"registering {version}")
-    register(project, model, path, run_id, activate=True)
-    with project.writer.begin() as conn:
-        prediction_rows.mark_proposed(conn, version)
+    yield from publish(project, model, path, run_id, version, args.scoring_args(version), snapshot=snapshot)
     return TrainOutcome(version, path, metrics, curves, messages, time.perf_counter() - t0)
 
 
