@@ -58,8 +58,7 @@ def score_pool(project, model, args, snapshot=None, activate_proposals: bool = F
     written = scoring.write_predictions(project, model.version, model.answers, cols, outside)
     scoring.save_embeddings(project, model.version, cols)
     if activate_proposals:
-        with project.writer.begin() as conn:
-            scoring.prediction_rows.mark_proposed(conn, model.version)
+        scoring.mark_proposed(project, model.version)
     yield Progress("saving", 1, 1, f"{written} predictions written")
     return scoring.ScoreResult(model.version, written, sorted(cols["scores"]), time.perf_counter() - t0)
 

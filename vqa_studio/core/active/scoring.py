@@ -257,6 +257,12 @@ def save_embeddings(project, version: str, cols: dict) -> None:
     os.replace(tmp, path)
 
 
+def mark_proposed(project, version: str) -> None:
+    """The unanswered questions ``version`` has predictions for become "proposed" (one transaction)."""
+    with project.writer.begin() as conn:
+        prediction_rows.mark_proposed(conn, version)
+
+
 def score_pool(project, bundle: ModelBundle, args: ScoringArgs | None = None, *, snapshot: Snapshot | None = None,
                media: MediaTensors | None = None, cache: FusedCache | None = None, activate_proposals: bool = False
                ) -> Generator[Progress, None, ScoreResult]:
@@ -283,7 +289,6 @@ def score_pool(project, bundle: ModelBundle, args: ScoringArgs | None = None, *,
     n = write_predictions(project, bundle.version, bundle.encoders.answers.answers, cols, outside)
     save_embeddings(project, bundle.version, cols)
     if activate_proposals:
-        with project.writer.begin() as conn:
-            prediction_rows.mark_proposed(conn, bundle.version)
+        mark_proposed(project, bundle.version)
     yield Progress("saving", 1, 1, f"{n} predictions written")
     return ScoreResult(bundle.version, n, sorted(cols["scores"]), time.perf_counter() - t0)

@@ -77,7 +77,6 @@ def score_vilt(project, model, args: ScoringArgs, snapshot: Snapshot | None = No
     outside = {qa.question_id for qa in qs if qa.answer and model.proposer.index(qa.answer) is None}
     n = scoring.write_predictions(project, model.version, model.proposer.answers, cols, outside)
     if activate_proposals:
-        with project.writer.begin() as conn:
-            scoring.prediction_rows.mark_proposed(conn, model.version)
+        scoring.mark_proposed(project, model.version)
     yield Progress("saving", 1, 1, f"{n} predictions written")
     return scoring.ScoreResult(model.version, n, sorted(cols["scores"]), time.perf_counter() - t0)

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any, Generator
 
 from ..active.args import ScoringArgs
-from ..active.scoring import score_pool
+from ..active.scoring import mark_proposed, score_pool
 from ..model.registry import register
-from ..store import predictions as prediction_rows
 from ..types import Progress
 
 
@@ -22,5 +21,4 @@ def publish(project, model: Any, path: Path, run_id: int, version: str, scoring:
     yield from score_pool(project, model, scoring, snapshot=snapshot, media=media)
     yield Progress("registering", 0, 1, f"registering {version}")
     register(project, model, path, run_id, activate=True)
-    with project.writer.begin() as conn:
-        prediction_rows.mark_proposed(conn, version)
+    mark_proposed(project, version)
