@@ -45,6 +45,7 @@ from vqa_studio.core.simulate import (SimConfig, SimResult, full_data_accuracy, 
                                       write_csv)
 from vqa_studio.core.data.dataset import MediaTensors, Snapshot  # noqa: E402
 from vqa_studio.core.demo import build_demo  # noqa: E402
+from vqa_studio.core.paths import demo_checkpoint  # noqa: E402
 from vqa_studio.core.project import Project  # noqa: E402
 from vqa_studio.core.train.config import TrainingArgs  # noqa: E402
 
@@ -55,6 +56,14 @@ STRATEGIES = [("random", "head", "top"), ("entropy", "head", "top"), ("bald", "h
 #: the two labelled sets of the table: the demo, and the 2D generator in its shifted style (other
 #: shapes, colours, sizes, background and wordings: ``vqa-studio demo --variant shifted``)
 SETS = ("demo", "shifted")
+#: sets whose runs (and reference) start from ``--init-from``: a new set as a user starts it
+PRETRAINED_SETS = ("shifted",)
+#: the strategies run without --only / --all: random, the best single-score one, and the two diverse
+#: batch selections (power sampling, score-weighted k-means++ in the embedding space)
+DEFAULT_ONLY = ("random", "variation_ratio", "bald:power", "bald:cluster")
+#: the sizes: values a flag not given on the command line takes
+SIZES = {"default": dict(scenes=1000, questions=20, initial=250, batch=250, full_epochs=24),
+         "small": dict(scenes=300, questions=10, initial=200, batch=200, full_epochs=12)}
 
 
 def _key(name: str, scope: str, selection: str) -> str:
@@ -73,17 +82,18 @@ def _load_results(csv_path: Path, full: float) -> dict[str, SimResult]:
 
 def _parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenes", type=int, default=1500)
-    ap.add_argument("--questions", type=int, default=20, help="questions per scene")
-    ap.add_argument("--initial", type=int, default=300)
-    ap.add_argument("--batch", type=int, default=600)
+    # None: the size's value (SIZES); a value given on the command line always wins, --small too
+    ap.add_argument("--scenes", type=int, default=None, help="scenes per set (default 1000; --small 300)")
+    ap.add_argument("--questions", type=int, default=None, help="questions per scene (default 20; --small 10)")
+    ap.add_argument("--initial", type=int, default=None, help="random labels to start with (default 250; --small 200)")
+    ap.add_argument("--batch", type=int, default=None, help="labels acquired per round (default 250; --small 200)")
     ap.add_argument("--rounds", type=int, default=0,
                     help="rounds at most (default 0: until the pool is used up); a strategy stops at the target")
     ap.add_argument("--epochs", type=int, default=6, help="epochs per round")
     ap.add_argument("--min-steps", type=int, default=150, help="optimizer steps per round at least")
-    ap.add_argument("--full-epochs", type=int, default=24,
-                    help="epochs of the full-data reference (from scratch) at least; it also gets at least the "
-                         "optimizer steps of a warm-started run through the whole pool")
+    ap.add_argument("--full-epochs", type=int, default=None,
+                    help="epochs of the full-data reference at least (default 24; --small 12); it also gets at "
+                         "least the optimizer steps of a warm-started run through the whole pool")
     ap.add_argument("--full-seeds", type=int, default=1, help="full-data trainings; the best on validation counts")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
@@ -92,37 +102,57 @@ def _parse() -> argparse.Namespace:
     ap.add_argument("--small", action="store_true",
                     help="a size for the shared 2-core VM: 300 scenes x 10 questions, 200 initial, batches of 200, "
                          "random / power BALD / cluster BALD")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="the model file the shifted set's runs and its reference start from (default: the demo's "
+                         "shipped checkpoint, the product's pretrained start on a new set)")
+    ap.add_argument("--scratch", action="store_true", help="every set from scratch (no --init-from)")
     ap.add_argument("--resume", action="store_true",
                     help="keep the reference and the strategies already in --out (same settings), run the rest")
     ap.add_argument("--only", action="append",
-                    help="run only these strategies, in this order: " + ", ".join(_key(*k) for k in STRATEGIES))
+                    help="run only these strategies, in this order (default: " + ", ".join(DEFAULT_ONLY) + "): "
+                         + ", ".join(_key(*k) for k in STRATEGIES))
+    ap.add_argument("--all", action="store_true", help="run every strategy (hours at the default size)")
     args = ap.parse_args()
-    if args.small:
-        args.scenes, args.questions, args.initial, args.batch, args.full_epochs = 300, 10, 200, 200, 12
-        args.only = args.only or ["random", "bald:power", "bald:cluster"]
+    if args.init_from is None and not args.scratch:
+        args.init_from = demo_checkpoint()
+        if args.init_from is None:
+            raise SystemExit("no shipped demo checkpoint: build it (scripts/build_demo_checkpoint.py), "
+                             "give --init-from, or run --scratch")
+    if args.init_from is not None and not args.init_from.is_file():
+        raise SystemExit(f"--init-from {args.init_from}: no such model file")
+    for key, value in SIZES["small" if args.small else "default"].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.all:
+        args.only = [_key(*k) for k in STRATEGIES]
+    args.only = args.only or list(DEFAULT_ONLY)
     return args
 
 
 def main() -> None:
     args = _parse()
     by_key = {_key(*k): k for k in STRATEGIES}
-    unknown = [k for k in args.only or [] if k not in by_key]
+    unknown = [k for k in args.only if k not in by_key]
     if unknown:
         raise SystemExit(f"--only: unknown strategy {', '.join(unknown)} (known: {', '.join(by_key)})")
     table = []
     for name in args.sets or list(SETS):
         table.append(_run_set(name, args, by_key))
     print("\nlabels to 90% of the full-data accuracy, best strategy against random:")
-    print(f"  {'set':<9} {'full-data':>9} {'random':>12} {'best strategy':<24} {'labels':>7} {'ratio':>7}")
-    for name, full, rnd, best, need, ratio in table:
-        print(f"  {name:<9} {full * 100:>8.1f}% {rnd:>12} {best:<24} {need:>7} {ratio:>7}")
+    print(f"  {'set':<9} {'start':<12} {'full-data':>9} {'random':>12} {'best strategy':<24} {'labels':>7} {'ratio':>7}")
+    for name, start, full, rnd, best, need, ratio in table:
+        print(f"  {name:<9} {start:<12} {full * 100:>8.1f}% {rnd:>12} {best:<24} {need:>7} {ratio:>7}")
 
 
 def _run_set(set_name: str, args, by_key) -> tuple:
     """One labelled set: its reference, each strategy's curve, the summary lines; -> its table row."""
     out = args.out / set_name
+    # the demo's checkpoint was trained on the demo's generator: on the demo set it would start at the
+    # target, so that set always starts from scratch; the shifted set starts as a user's new set does
+    init_from = str(args.init_from) if set_name in PRETRAINED_SETS and args.init_from and not args.scratch else None
     settings = {k: getattr(args, k) for k in ("scenes", "questions", "initial", "batch", "rounds", "epochs",
                                               "min_steps", "full_epochs", "full_seeds", "seed")}
+    settings["init_from"] = init_from
     out.mkdir(parents=True, exist_ok=True)
     csv_path, ref_path = out / "active.csv", out / "reference.json"
     work = Path(tempfile.mkdtemp(prefix="vqa-bench-active-"))
@@ -136,7 +166,8 @@ def _run_set(set_name: str, args, by_key) -> tuple:
     n_pool = len(snapshot.labelled(["train"]))
     rounds = args.rounds or max(1, (n_pool - args.initial) // args.batch)
     base = SimConfig(initial=args.initial, batch=args.batch, rounds=rounds, seed=args.seed, epochs=args.epochs,
-                     min_steps=args.min_steps, full_epochs=args.full_epochs, full_seeds=args.full_seeds, train=train)
+                     min_steps=args.min_steps, full_epochs=args.full_epochs, full_seeds=args.full_seeds, train=train,
+                     init_from=init_from)
     saved = json.loads(ref_path.read_text()) if args.resume and ref_path.exists() else None
     if saved is not None and saved.get("settings") != settings:
         raise SystemExit(f"--resume: {ref_path} was written with other settings ({saved.get('settings')})")
@@ -150,12 +181,13 @@ def _run_set(set_name: str, args, by_key) -> tuple:
         if csv_path.exists():
             csv_path.unlink()  # a new reference: earlier curves do not belong with it
     target = 0.9 * full
+    start = f"every run starts from {Path(init_from).name}" if init_from else "from scratch"
     print(f"bench_active: {set_name} set, {args.scenes} scenes x {args.questions} questions, pool {n_pool} labelled "
-          f"training questions; full-data accuracy {full * 100:.2f}% ({how}); target 90% of it = {target * 100:.2f}%",
-          flush=True)
+          f"training questions, {start}; full-data accuracy {full * 100:.2f}% ({how}); "
+          f"target 90% of it = {target * 100:.2f}%", flush=True)
     done = _load_results(csv_path, full) if saved is not None else {}
     results: dict[str, tuple[SimResult, float | None]] = {}
-    for key in args.only or list(by_key):
+    for key in args.only:
         name, scope, selection = by_key[key]
         label = SimConfig(strategy=name, scope=scope, selection=selection).label()
         res = done.get(label)
@@ -179,7 +211,7 @@ def _run_set(set_name: str, args, by_key) -> tuple:
     row = _summary(results)
     print(f"wrote {csv_path} and {png}")
     project.close()
-    return (set_name, full, *row)
+    return (set_name, "pretrained" if init_from else "scratch", full, *row)
 
 
 def _summary(results: dict[str, tuple[SimResult, float | None]]) -> tuple[str, str, str, str]:

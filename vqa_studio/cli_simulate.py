@@ -44,6 +44,8 @@ def _positive(text: str) -> int:
 
 
 def cmd_simulate(args) -> int:
+    if args.init_from and not Path(args.init_from).is_file():
+        raise _usage(f"--init-from {args.init_from}: no such model file")
     if args.effort:
         return _cmd_effort(args)
     if not args.strategy:
@@ -72,13 +74,13 @@ def cmd_simulate(args) -> int:
         if args.full_reference:
             cfg0 = SimConfig(strategy="random", initial=args.initial, batch=args.batch, rounds=args.rounds,
                              seed=args.seed, epochs=args.epochs, full_epochs=args.full_epochs,
-                             full_seeds=args.full_seeds, min_steps=args.min_steps, train=train)
+                             full_seeds=args.full_seeds, min_steps=args.min_steps, train=train, init_from=args.init_from)
             full = drive(full_data_accuracy(project, cfg0, snapshot=snapshot, media=media), quiet=args.quiet)
             _print(f"full-data accuracy: {full * 100:.2f}%")
         for strategy in args.strategy:
             cfg = SimConfig(strategy=strategy, initial=args.initial, batch=args.batch, rounds=args.rounds, seed=args.seed,
                             epochs=args.epochs, mc_samples=args.mc_samples, scope=args.scope, ensemble=args.ensemble,
-                            selection=args.selection, min_steps=args.min_steps, train=train)
+                            selection=args.selection, min_steps=args.min_steps, train=train, init_from=args.init_from)
             res = drive(simulate(project, cfg, snapshot=snapshot, media=media, full_accuracy=full), quiet=args.quiet)
             results.append(res)
             pts = ", ".join(f"{n}:{a * 100:.1f}" for n, a in res.points)
@@ -107,8 +109,6 @@ def _cmd_effort(args) -> int:
     )
     from .core.train.config import TrainingArgs
 
-    if args.init_from and not Path(args.init_from).is_file():
-        raise _usage(f"--init-from {args.init_from}: no such model file")
     cfg = EffortConfig(target=args.target, retrain_every=args.retrain_every, seed=args.seed, epochs=args.epochs,
                        min_steps=args.min_steps, mc_samples=args.mc_samples, precision=args.precision,
                        audit_share=args.audit_share, auto_accept=not args.no_auto_accept, init_from=args.init_from,
@@ -157,6 +157,8 @@ def add_commands(add) -> None:
                         "optimizer steps of all the rounds together")
     p.add_argument("--full-seeds", type=_positive, default=1,
                    help="full-data trainings (seeds); the best on validation counts (default 1)")
+    p.add_argument("--init-from", help="a model file every run's first model (and the full-data reference) starts "
+                   "from, e.g. the demo's checkpoint on a new set; default: from scratch")
     p.add_argument("--out", type=Path, help="CSV of the curves (a PNG plot is written beside it); "
                    "required without --effort")
     g = p.add_argument_group("effort (--effort)")
@@ -171,7 +173,6 @@ def add_commands(add) -> None:
                    help="auto-accept: precision guaranteed on held-out questions (default 0.99)")
     g.add_argument("--audit-share", type=_share, default=0.02, help="share of auto-accepted answers audited (default 0.02)")
     g.add_argument("--no-auto-accept", action="store_true", help="no auto-accept (and no audits)")
-    g.add_argument("--init-from", help="a model file the first model starts from (e.g. the demo's checkpoint)")
     g.add_argument("--effort-strategy", action="append", choices=["full", "bald", "random", "file"],
                    help="replay only these queue orders (repeatable; default all four)")
 

@@ -142,3 +142,39 @@ def test_the_full_reference_keeps_the_best_validation_seed(tiny, one_torch_threa
     snapshot = Snapshot.load(tiny)
     full, epochs = _epochs_trained(full_data_accuracy(tiny, _cfg(full_epochs=3, full_seeds=2), snapshot=snapshot))
     assert 0.0 <= full <= 1.0 and len(epochs) == 6  # two trainings of 3 epochs
+
+
+def test_a_run_can_start_from_a_model_file(tiny, tmp_path, one_torch_thread):
+    """init_from (bench_active's shifted set): the first model is the file's, every tensor, not a random one;
+    the runs and the full-data reference read it, and a bad file is an error naming it."""
+    from dataclasses import replace
+
+    import torch
+
+    from vqa_studio.core.data.dataset import Encoders, build_vocabs
+    from vqa_studio.core.errors import CheckpointError
+    from vqa_studio.core.model.registry import ModelBundle, NetSet
+    from vqa_studio.core.simulate import start_net
+    from vqa_studio.core.train.pipeline import model_config
+    from vqa_studio.core.types import ItemKind
+
+    snapshot = Snapshot.load(tiny)
+    cfg = _cfg()
+    encoders = Encoders(*build_vocabs(snapshot, snapshot.labelled(["train"], ItemKind.IMAGE), cfg.train.max_answers))
+    config = model_config(cfg.train, ItemKind.IMAGE, encoders)
+    src = start_net(config, cfg, encoders, seed=1)
+    path = ModelBundle("v1", encoders, {ItemKind.IMAGE: NetSet(ItemKind.IMAGE, config.to_dict(), [src.eval()])}
+                       ).save(tmp_path / "source.pt")
+    fresh = start_net(config, _cfg(), encoders, seed=2)
+    started = start_net(config, _cfg(init_from=str(path)), encoders, seed=2)
+    for name, value in src.state_dict().items():
+        assert torch.equal(started.state_dict()[name], value), name
+    assert not all(torch.equal(fresh.state_dict()[k], v) for k, v in src.state_dict().items())
+    res = Project.run(simulate(tiny, replace(_cfg(strategy="random", init_from=str(path)), rounds=0)))
+    assert [n for n, _ in res.points] == [20]
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(CheckpointError, match="bad.pt"):
+        Project.run(simulate(tiny, replace(_cfg(strategy="random", init_from=str(bad)), rounds=0)))
+    with pytest.raises(CheckpointError, match="bad.pt"):
+        Project.run(full_data_accuracy(tiny, _cfg(init_from=str(bad))))

@@ -55,7 +55,6 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
-import torch
 
 from .active import cartography as carto
 from .active import diverse, guarantee
@@ -67,7 +66,7 @@ from .effort_ledger import AUTO, OPEN, EffortResult, PoolLedger
 from .errors import VQAStudioError
 from .model.net import VQANet
 from .model.registry import ModelBundle, NetSet
-from .simulate import SimConfig, _first_items, _train
+from .simulate import SimConfig, _first_items, _train, start_net
 from .train.config import TrainingArgs
 from .train.pipeline import model_config
 from .types import ItemKind, Progress
@@ -110,7 +109,8 @@ class EffortConfig:
 
     def sim_config(self) -> SimConfig:
         return SimConfig(strategy="random", seed=self.seed, epochs=self.epochs, min_steps=self.min_steps,
-                         mc_samples=self.mc_samples, warm_start=True, kind=self.kind, train=self.train)
+                         mc_samples=self.mc_samples, warm_start=True, kind=self.kind, train=self.train,
+                         init_from=self.init_from)
 
 
 @dataclass
@@ -154,14 +154,7 @@ class NetProposer:
             yield Progress("loading media", done, total, "decoding media")
         self._val_ds = VQADataset(_first_items(self.val, self.cfg.val_questions), self.media, self.encoders)
         if self.cfg.init_from:
-            from .model.transfer import init_from_file, load_source
-
-            torch.manual_seed(self.cfg.seed)
-            net = VQANet(self.config)
-            init_from_file(net, self.cfg.kind.value, load_source(self.cfg.init_from),
-                           words=self.encoders.vocab.to_list(), answers=self.encoders.answers.answers,
-                           source_name=str(self.cfg.init_from))
-            self.nets = [net]
+            self.nets = [start_net(self.config, self.sim, self.encoders, self.cfg.seed)]
 
     def fit(self, indices: Sequence[int], round_: int) -> Generator[Progress, None, None]:
         train_q = [self.pool[int(i)] for i in indices]

@@ -72,6 +72,10 @@ class SimConfig:
     full_seeds: int = 1
     # stop once the test accuracy reaches this (the rounds after it cannot change labels-to-target)
     stop_at: float | None = None
+    # a model file every run's first model starts from (every tensor that fits; words and answers
+    # matched by text: :func:`.model.transfer.init_from_file`), the full-data reference too: the
+    # product's pretrained start (the demo's checkpoint on a new set); None: from scratch
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.selection not in SELECTIONS:
@@ -145,6 +149,25 @@ def rounds_steps(n_pool: int, cfg: SimConfig) -> int:
     return total
 
 
+_SOURCES: dict[str, dict] = {}  # model files read by start_net, by path (one read per process)
+
+
+def start_net(config: ModelConfig, cfg: SimConfig, encoders: Encoders, seed: int) -> VQANet:
+    """A new network for a run's first round (or a cold round): random from ``seed``, then, with
+    ``cfg.init_from``, every tensor of that model file that fits."""
+    torch.manual_seed(seed)
+    net = VQANet(config)
+    if cfg.init_from:
+        from .model.transfer import init_from_file, load_source
+
+        key = str(cfg.init_from)
+        if key not in _SOURCES:
+            _SOURCES[key] = load_source(key)
+        init_from_file(net, cfg.kind.value, _SOURCES[key], words=encoders.vocab.to_list(),
+                       answers=encoders.answers.answers, source_name=key)
+    return net
+
+
 def _train(nets: list[VQANet] | None, config: ModelConfig, cfg: SimConfig, train_q: list[QA], val_ds: VQADataset | None,
            media: MediaTensors, encoders: Encoders, n_members: int, round_: int) -> Generator[Progress, None, list[VQANet]]:
     ds = VQADataset(train_q, media, encoders)
@@ -154,8 +177,7 @@ def _train(nets: list[VQANet] | None, config: ModelConfig, cfg: SimConfig, train
         if nets is not None and cfg.warm_start:
             net = nets[m]
         else:
-            torch.manual_seed(cfg.seed * 100 + m * 7919 + round_)
-            net = VQANet(config)
+            net = start_net(config, cfg, encoders, cfg.seed * 100 + m * 7919 + round_)
         res = yield from train_net(net, ds, val_ds, cfg.train, torch.device("cpu"), FP32,
                                    seed=cfg.seed * 100 + round_ * 10 + m, epochs=epochs,
                                    label=f"round {round_} member {m + 1}: " if n_members > 1 else f"round {round_}: ")
@@ -263,7 +285,8 @@ def _batches(ds: VQADataset):
 
 def full_data_accuracy(project, cfg: SimConfig, *, snapshot: Snapshot | None = None, media: MediaTensors | None = None
                        ) -> Generator[Progress, None, float]:
-    """Test accuracy of the same model trained on every label of the pool, from scratch, for at least
+    """Test accuracy of the same model trained on every label of the pool, from scratch (or from
+    ``cfg.init_from``, as the runs start), for at least
     ``cfg.full_epochs`` epochs and at least :func:`rounds_steps` optimizer steps (the best validation
     epoch kept); of ``cfg.full_seeds`` seeds, the one with the best validation accuracy."""
     snapshot = snapshot or Snapshot.load(project)
