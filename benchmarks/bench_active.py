@@ -1,32 +1,39 @@
 """Active learning on two labelled sets: labels needed to reach 90% of the full-data accuracy.
 
-    python benchmarks/bench_active.py [--small] [--set demo --set shifted] [--scenes 1500] [--questions 20]
-                                      [--initial 300] [--batch 600] [--rounds 0] [--full-epochs 24]
-                                      [--only random --only bald --only bald:power ...] [--out DIR]
+    python benchmarks/bench_active.py [--small] [--set demo --set shifted] [--scenes 1000] [--questions 20]
+                                      [--initial 250] [--batch 250] [--rounds 0] [--full-epochs 24]
+                                      [--init-from MODEL.pt | --scratch]
+                                      [--only random --only bald:cluster ... | --all] [--resume] [--out DIR]
 
 The sets: the demo, and the demo's generator in its shifted style (other shapes, colours, sizes,
 background and wordings; ``vqa-studio demo --variant shifted``), each in ``--out/<set>``; the last
-lines are a table with both sets' best strategy against random. ``--small`` is a size for the
-shared 2-core VM (minutes a set, not hours); the strategies with ``:power`` draw their batches by
-stochastic power sampling, those with ``:cluster`` by score-weighted k-means++ in the model's
-embedding space (diverse batches), instead of the top scores.
+lines are a table with both sets' best strategy against random. The demo set starts from scratch
+(the shipped checkpoint was trained on the demo's generator: it would start at the target); the
+shifted set starts from the shipped demo checkpoint (``--init-from``, default
+``vqa_studio/resources/models/demo_pretrained.pt``), as a user's new set starts in the product, its
+full-data reference too (``--scratch``: both from scratch). ``--small`` is a size for a quick look
+(300 scenes x 10 questions; the curves are flat and noisy there, see README). The strategies with
+``:power`` draw their batches by stochastic power sampling, those with ``:cluster`` by
+score-weighted k-means++ in the model's embedding space (diverse batches), instead of the top
+scores.
 
-Runs the `simulate` core (the same as `vqa-studio simulate`) for random, entropy, BALD, variation
-ratio and a deep ensemble, plus BALD with full-scope MC-dropout (to show the fast head scope selects
-as well), on one generated demo project; prints labels-to-target per strategy and the ratio of the
-best uncertainty strategy to random (goal: at most 0.5), and writes a CSV and a PNG plot.
+Runs the `simulate` core (the same as `vqa-studio simulate`) for the strategies of ``--only``
+(default: random, variation ratio, power BALD, cluster BALD; ``--all`` adds entropy, top BALD, the
+deep ensemble, BALD with full-scope MC-dropout and the other diverse variants); prints
+labels-to-target per strategy and the ratio of the best uncertainty strategy to random (goal: at
+most 0.5), and writes a CSV and a PNG plot per set.
 
-The full-data accuracy is the model trained from scratch on every label of the pool for at least
+The full-data accuracy is the model trained on every label of the pool for at least
 ``--full-epochs`` epochs and at least as many optimizer steps as a warm-started run through the whole
 pool gets in all its rounds (annealed; the best validation epoch kept; of ``--full-seeds`` trainings
 the best on validation), so the 90% line is what the labels can give, not a low bar under what the
 rounds' models reach (a 12-epoch reference was: 43.8% on the shifted set, where random had 45.2%
-with 400 labels). A curve above the reference is printed as a note. Each strategy runs until it reaches the target or the pool is used
-up (``--rounds 0``). Random then needs the whole pool: on one core of a 2-core VM the reference took
-7 min, random 45 min, BALD / entropy / variation ratio 11-45 min each, the ensemble (3 members
-trained a round) 55 min; ``--only`` picks strategies (in the order given), and ``--resume`` lets
-separate processes, or a later run, fill in the rest (with every strategy in ``--out`` already, it
-only prints the summary).
+with 400 labels). A curve above the reference is printed as a note. Each strategy runs until it
+reaches the target or the pool is used up (``--rounds 0``). On one core of a 2-core VM at the
+default size: each reference ~35 min (174 epochs of 14,000 questions), random 17 min (shifted) to
+~45 min (demo), the others 4-10 min; ``--only`` picks strategies (in the order given), and
+``--resume`` lets separate processes, or a later run, fill in the rest (with every strategy in
+``--out`` already, it only prints the summary).
 """
 from __future__ import annotations
 
@@ -145,7 +152,13 @@ def main() -> None:
 
 
 def _run_set(set_name: str, args, by_key) -> tuple:
-    """One labelled set: its reference, each strategy's curve, the summary lines; -> its table row."""
+    """One labelled set: its reference, each strategy's curve, the summary lines; -> its table row.
+    The generated project lives in a temporary folder, removed at the end (the results are in --out)."""
+    with tempfile.TemporaryDirectory(prefix="vqa-bench-active-") as work:
+        return _run_set_in(Path(work), set_name, args, by_key)
+
+
+def _run_set_in(work: Path, set_name: str, args, by_key) -> tuple:
     out = args.out / set_name
     # the demo's checkpoint was trained on the demo's generator: on the demo set it would start at the
     # target, so that set always starts from scratch; the shifted set starts as a user's new set does
@@ -155,11 +168,18 @@ def _run_set(set_name: str, args, by_key) -> tuple:
     settings["init_from"] = init_from
     out.mkdir(parents=True, exist_ok=True)
     csv_path, ref_path = out / "active.csv", out / "reference.json"
-    work = Path(tempfile.mkdtemp(prefix="vqa-bench-active-"))
     folder = work / set_name
     drive(build_demo(folder, n_scenes=args.scenes, seed=args.seed, questions_per_scene=args.questions,
                      variant=set_name), quiet=True)  # seeded: the same data every run
     project = Project.open(folder)
+    try:
+        return _run_project(project, folder, set_name, args, by_key, init_from, settings, csv_path, ref_path, out)
+    finally:
+        project.close()
+
+
+def _run_project(project, folder: Path, set_name: str, args, by_key, init_from, settings, csv_path: Path,
+                 ref_path: Path, out: Path) -> tuple:
     snapshot = Snapshot.load(project)
     train = TrainingArgs(epochs=args.epochs, patience=1000, seed=args.seed, batch_size=64)
     media = MediaTensors(snapshot, train.image_size, train.cloud_points, folder / "cache" / "media")
@@ -210,7 +230,6 @@ def _run_set(set_name: str, args, by_key) -> tuple:
     png = plot_csv(csv_path, out / "active.png", full)
     row = _summary(results)
     print(f"wrote {csv_path} and {png}")
-    project.close()
     return (set_name, "pretrained" if init_from else "scratch", full, *row)
 
 
