@@ -178,3 +178,12 @@ def test_a_run_can_start_from_a_model_file(tiny, tmp_path, one_torch_thread):
         Project.run(simulate(tiny, replace(_cfg(strategy="random", init_from=str(bad)), rounds=0)))
     with pytest.raises(CheckpointError, match="bad.pt"):
         Project.run(full_data_accuracy(tiny, _cfg(init_from=str(bad))))
+
+
+def test_a_run_ends_when_the_pool_is_used_up(tiny, one_torch_thread):
+    """Rounds beyond the pool would retrain on the same labels: the run stops at the last label."""
+    from dataclasses import replace
+
+    res = Project.run(simulate(tiny, replace(_cfg(strategy="random"), batch=70, rounds=6)))
+    labels = [n for n, _ in res.points]
+    assert labels == sorted(set(labels)) and len(labels) < 7  # 20, 90, then the rest of the pool

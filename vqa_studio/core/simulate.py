@@ -223,6 +223,8 @@ def simulate(project, cfg: SimConfig, *, snapshot: Snapshot | None = None, media
         if r == cfg.rounds or (cfg.stop_at is not None and acc >= cfg.stop_at):
             break
         rest = [i for i in range(len(pool)) if i not in labelled]
+        if not rest:  # the pool is used up: more rounds would retrain on the same labels
+            break
         k = min(cfg.batch, len(rest))
         if cfg.strategy == "random":
             pick = rng.choice(rest, k, replace=False)
