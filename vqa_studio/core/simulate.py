@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,7 +150,7 @@ def rounds_steps(n_pool: int, cfg: SimConfig) -> int:
     return total
 
 
-_SOURCES: dict[str, dict] = {}  # model files read by start_net, by path (one read per process)
+_SOURCES: dict[tuple, dict] = {}  # model files read by start_net, by (path, mtime, size): one read per file
 
 
 def start_net(config: ModelConfig, cfg: SimConfig, encoders: Encoders, seed: int) -> VQANet:
@@ -160,11 +161,16 @@ def start_net(config: ModelConfig, cfg: SimConfig, encoders: Encoders, seed: int
     if cfg.init_from:
         from .model.transfer import init_from_file, load_source
 
-        key = str(cfg.init_from)
+        path = str(cfg.init_from)
+        try:
+            st = os.stat(path)
+            key: tuple = (path, st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = (path,)  # load_source says what is wrong with it
         if key not in _SOURCES:
-            _SOURCES[key] = load_source(key)
+            _SOURCES[key] = load_source(path)
         init_from_file(net, cfg.kind.value, _SOURCES[key], words=encoders.vocab.to_list(),
-                       answers=encoders.answers.answers, source_name=key)
+                       answers=encoders.answers.answers, source_name=path)
     return net
 
 
