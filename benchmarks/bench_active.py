@@ -30,8 +30,8 @@ the best on validation), so the 90% line is what the labels can give, not a low 
 rounds' models reach (a 12-epoch reference was: 43.8% on the shifted set, where random had 45.2%
 with 400 labels). A curve above the reference is printed as a note. Each strategy runs until it
 reaches the target or the pool is used up (``--rounds 0``). On one core of a 2-core VM at the
-default size: each reference ~35 min (174 epochs of 14,000 questions), random 17 min (shifted) to
-~45 min (demo), the others 4-10 min; ``--only`` picks strategies (in the order given), and
+default size: each reference 32-36 min (174 epochs of 14,000 questions), random 17 min (shifted)
+and 32 min (demo, the whole pool), the others 4-9 min (shifted) and 15-25 min (demo); ``--only`` picks strategies (in the order given), and
 ``--resume`` lets separate processes, or a later run, fill in the rest (with every strategy in
 ``--out`` already, it only prints the summary).
 """
@@ -259,8 +259,9 @@ def _summary(results: dict[str, tuple[SimResult, float | None]]) -> tuple[str, s
                      f"[goal <= 0.5: {'OK' if ratio <= 0.5 else 'not shown'}]")
             row = (f"> {most}", best, f"{uncertain[best]:.0f}", f"< {ratio:.2f}")
         print(line)
-    if "random" in results:
-        # a second, nearer yardstick: the labels each strategy needs for what random has at its last round
+    if "random" in results and not rnd:
+        # random never reached the target: a second, nearer yardstick, the labels each strategy needs for
+        # what random has at its last round (the others stop at the target, so only then is it fair)
         r_res = results["random"][0]
         level = max(a for _, a in r_res.points)
         r_need = r_res.labels_to_reach(level)
