@@ -31,9 +31,9 @@ rounds' models reach (a 12-epoch reference was: 43.8% on the shifted set, where 
 with 400 labels). A curve above the reference is printed as a note. Each strategy runs until it
 reaches the target or the pool is used up (``--rounds 0``). On one core of a 2-core VM at the
 default size: each reference 32-36 min (174 epochs of 14,000 questions), random 17 min (shifted)
-and 32 min (demo, the whole pool), the others 4-9 min (shifted) and 15-25 min (demo); ``--only`` picks strategies (in the order given), and
-``--resume`` lets separate processes, or a later run, fill in the rest (with every strategy in
-``--out`` already, it only prints the summary).
+and 32 min (demo, the whole pool), the others 4-9 min (shifted) and 15-25 min (demo); ``--only``
+picks strategies (in the order given), and ``--resume`` lets separate processes, or a later run,
+fill in the rest (with every strategy in ``--out`` already, it only prints the summary).
 """
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def _parse() -> argparse.Namespace:
                          + ", ".join(_key(*k) for k in STRATEGIES))
     ap.add_argument("--all", action="store_true", help="run every strategy (hours at the default size)")
     args = ap.parse_args()
-    if args.init_from is None and not args.scratch:
+    if args.init_from is None and not args.scratch and set(args.sets or SETS) & set(PRETRAINED_SETS):
         args.init_from = demo_checkpoint()
         if args.init_from is None:
             raise SystemExit("no shipped demo checkpoint: build it (scripts/build_demo_checkpoint.py), "
